@@ -1,0 +1,63 @@
+# Generated C++ for the few protos the gateway itself speaks (google.rpc
+# details, its own options and JsonApi) and one embedded descriptor set of
+# every bundled proto (tencentcloud.* are routed from descriptors only, so a
+# new product costs no C++ compile).
+
+set(PROTO_SRC_DIR ${CMAKE_SOURCE_DIR}/proto)
+set(PROTO_GEN_DIR ${CMAKE_BINARY_DIR}/gen)
+file(MAKE_DIRECTORY ${PROTO_GEN_DIR})
+set(PROTOBUF_INCLUDE_DIR /usr/include)
+
+# envelope_cc_proto(<root> <relative .proto> [GRPC]): protoc into PROTO_GEN_DIR.
+function(envelope_cc_proto root rel out_var)
+  cmake_parse_arguments(ARG "GRPC" "" "" ${ARGN})
+  string(REGEX REPLACE "\\.proto$" "" stem ${rel})
+  set(outs ${PROTO_GEN_DIR}/${stem}.pb.cc ${PROTO_GEN_DIR}/${stem}.pb.h)
+  set(args --cpp_out=${PROTO_GEN_DIR})
+  if(ARG_GRPC)
+    list(APPEND outs ${PROTO_GEN_DIR}/${stem}.grpc.pb.cc
+         ${PROTO_GEN_DIR}/${stem}.grpc.pb.h)
+    list(APPEND args --grpc_out=${PROTO_GEN_DIR}
+         --plugin=protoc-gen-grpc=${GRPC_CPP_PLUGIN})
+  endif()
+  add_custom_command(
+    OUTPUT ${outs}
+    COMMAND protobuf::protoc ARGS -I${root} -I${PROTOBUF_INCLUDE_DIR} ${args}
+            ${root}/${rel}
+    DEPENDS ${root}/${rel} protobuf::protoc
+    COMMENT "protoc ${rel}")
+  set(${out_var} ${${out_var}} ${outs} PARENT_SCOPE)
+endfunction()
+
+set(ENVELOPE_PROTO_SRCS)
+envelope_cc_proto(${GOOGLEAPIS_PROTO_DIR} google/rpc/status.proto ENVELOPE_PROTO_SRCS)
+envelope_cc_proto(${GOOGLEAPIS_PROTO_DIR} google/rpc/error_details.proto ENVELOPE_PROTO_SRCS)
+envelope_cc_proto(${PROTO_SRC_DIR} envelope/gateway/v1/options.proto ENVELOPE_PROTO_SRCS)
+envelope_cc_proto(${PROTO_SRC_DIR} envelope/gateway/v1/json_api.proto ENVELOPE_PROTO_SRCS GRPC)
+
+add_library(envelope_protos ${ENVELOPE_PROTO_SRCS})
+target_include_directories(envelope_protos PUBLIC ${PROTO_GEN_DIR})
+target_link_libraries(envelope_protos PUBLIC protobuf::libprotobuf gRPC::grpc++)
+target_compile_options(envelope_protos PRIVATE -w)
+
+# The bundled descriptor set: every .proto under proto/, imports included.
+file(GLOB_RECURSE BUNDLED_PROTOS RELATIVE ${PROTO_SRC_DIR}
+     CONFIGURE_DEPENDS ${PROTO_SRC_DIR}/*.proto)
+list(SORT BUNDLED_PROTOS)
+list(TRANSFORM BUNDLED_PROTOS PREPEND ${PROTO_SRC_DIR}/ OUTPUT_VARIABLE BUNDLED_PROTO_PATHS)
+set(BUNDLED_DESCRIPTOR_SET ${PROTO_GEN_DIR}/bundled_descriptors.pb)
+add_custom_command(
+  OUTPUT ${BUNDLED_DESCRIPTOR_SET}
+  COMMAND protobuf::protoc ARGS -I${PROTO_SRC_DIR} -I${PROTOBUF_INCLUDE_DIR}
+          --include_imports --descriptor_set_out=${BUNDLED_DESCRIPTOR_SET}
+          ${BUNDLED_PROTOS}
+  WORKING_DIRECTORY ${PROTO_SRC_DIR}
+  DEPENDS ${BUNDLED_PROTO_PATHS} protobuf::protoc
+  COMMENT "protoc bundled descriptor set")
+# Embedded with the assembler's .incbin: no multi-megabyte C array to compile.
+add_library(bundled_descriptors gateway/route/bundled_descriptors.cc)
+target_compile_definitions(bundled_descriptors
+  PRIVATE BUNDLED_DESCRIPTOR_SET_PATH="${BUNDLED_DESCRIPTOR_SET}")
+set_source_files_properties(gateway/route/bundled_descriptors.cc
+  PROPERTIES OBJECT_DEPENDS ${BUNDLED_DESCRIPTOR_SET})
+target_include_directories(bundled_descriptors PUBLIC ${CMAKE_SOURCE_DIR})

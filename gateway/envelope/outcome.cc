@@ -1,0 +1,74 @@
+#include "gateway/envelope/outcome.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace envelope {
+namespace {
+
+Outcome FromErrorEnvelope(const Envelope& envelope, const ErrorContext& context,
+                          const StatusTable& table) {
+  Outcome outcome;
+  outcome.request_id = envelope.request_id;
+  outcome.error_code = envelope.error_code;
+  outcome.code = table.Lookup(envelope.error_code);
+  if (outcome.ok()) return outcome;  // DryRunOperation: OK, empty response.
+  outcome.message = envelope.error_message.empty() ? envelope.error_code
+                                                   : envelope.error_message;
+  outcome.details =
+      BuildErrorStatus(outcome.code, envelope.error_code, outcome.message,
+                       envelope.request_id, context)
+          .SerializeAsString();
+  return outcome;
+}
+
+}  // namespace
+
+absl::StatusCode HttpStatusToCode(long http_status) {
+  switch (http_status) {
+    case 400:
+      return absl::StatusCode::kInternal;
+    case 401:
+      return absl::StatusCode::kUnauthenticated;
+    case 403:
+      return absl::StatusCode::kPermissionDenied;
+    case 404:
+      return absl::StatusCode::kUnimplemented;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return absl::StatusCode::kUnavailable;
+    default:
+      return absl::StatusCode::kUnknown;
+  }
+}
+
+Outcome FailureOutcome(const absl::Status& status) {
+  Outcome outcome;
+  outcome.code = status.code();
+  outcome.message = std::string(status.message());
+  return outcome;
+}
+
+Outcome InterpretResponse(long http_status, absl::string_view body,
+                          const ErrorContext& context,
+                          const StatusTable& table) {
+  absl::StatusOr<Envelope> envelope = ParseEnvelope(body);
+  if (!envelope.ok()) {
+    if (http_status != 200) {
+      Outcome outcome;
+      outcome.code = HttpStatusToCode(http_status);
+      outcome.message = absl::StrCat("upstream answered HTTP ", http_status,
+                                     " without an envelope");
+      return outcome;
+    }
+    return FailureOutcome(envelope.status());
+  }
+  if (envelope->is_error) return FromErrorEnvelope(*envelope, context, table);
+  Outcome outcome;
+  outcome.request_id = envelope->request_id;
+  outcome.envelope = std::move(*envelope);
+  return outcome;
+}
+
+}  // namespace envelope

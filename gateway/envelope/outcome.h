@@ -1,0 +1,45 @@
+#ifndef GATEWAY_ENVELOPE_OUTCOME_H_
+#define GATEWAY_ENVELOPE_OUTCOME_H_
+
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "gateway/envelope/details.h"
+#include "gateway/envelope/envelope.h"
+#include "gateway/envelope/status_table.h"
+
+namespace envelope {
+
+// How one upstream answer ends the gRPC call.
+struct Outcome {
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;
+  // Serialized google.rpc.Status for grpc-status-details-bin; empty: none.
+  std::string details;
+  // Trailers: x-tc-requestid and x-tc-error-code (empty: not sent).
+  std::string request_id;
+  std::string error_code;
+  // On OK with a success envelope: the envelope to transcode. Absent for
+  // DryRunOperation (OK with an empty message).
+  std::optional<Envelope> envelope;
+
+  bool ok() const { return code == absl::StatusCode::kOk; }
+};
+
+// Interprets an HTTP answer (SPEC §4): an envelope wherever one parses, else
+// the HTTP status mapping, else INTERNAL naming what was malformed.
+Outcome InterpretResponse(long http_status, absl::string_view body,
+                          const ErrorContext& context,
+                          const StatusTable& table);
+
+// A status with no envelope (transport, gateway refusal).
+Outcome FailureOutcome(const absl::Status& status);
+
+// SPEC §4: the status for a non-200 answer whose body is no envelope.
+absl::StatusCode HttpStatusToCode(long http_status);
+
+}  // namespace envelope
+
+#endif  // GATEWAY_ENVELOPE_OUTCOME_H_

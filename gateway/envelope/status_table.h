@@ -1,0 +1,36 @@
+#ifndef GATEWAY_ENVELOPE_STATUS_TABLE_H_
+#define GATEWAY_ENVELOPE_STATUS_TABLE_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+
+namespace envelope {
+
+// Maps an envelope's Error.Code to a canonical status code by its dotted
+// prefix, longest first (SPEC §4): "ResourceNotFound.InstanceNotExist" takes
+// the row "ResourceNotFound". Codes no row covers map to UNKNOWN.
+class StatusTable {
+ public:
+  // The table of SPEC §4.
+  static StatusTable Default();
+
+  // Sets the row for an exact code or a dotted prefix; it covers the code and
+  // every ".Sub" code below it unless a longer row exists.
+  void Set(absl::string_view code_or_prefix, absl::StatusCode status);
+
+  absl::StatusCode Lookup(absl::string_view error_code) const;
+
+ private:
+  absl::flat_hash_map<std::string, absl::StatusCode> rows_;
+};
+
+// Parses a canonical code name ("NOT_FOUND", case-insensitive) for config
+// overrides.
+bool ParseStatusCodeName(absl::string_view name, absl::StatusCode* code);
+
+}  // namespace envelope
+
+#endif  // GATEWAY_ENVELOPE_STATUS_TABLE_H_

@@ -1,0 +1,217 @@
+// envelope-gateway: gRPC in front, envelope-style JSON API behind.
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gateway/front/server.h"
+#include "gateway/route/bundled_descriptors.h"
+#include "gateway/route/dispatcher.h"
+#include "gateway/route/router.h"
+#include "gateway/upstream/upstream.h"
+
+ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:50051"},
+          "gRPC listen addresses, comma-separated (host:port or unix:PATH)");
+ABSL_FLAG(std::string, endpoint, "https://{service}.tencentcloudapi.com",
+          "upstream endpoint template; {service} and {region} are filled per "
+          "call. Plain http:// is for local emulators and tests");
+ABSL_FLAG(std::vector<std::string>, service_endpoint, {},
+          "per-service endpoint overrides, comma-separated service=URL");
+ABSL_FLAG(std::string, region, "",
+          "default region (X-TC-Region) when a call names none");
+ABSL_FLAG(std::string, signing, "tc3",
+          "tc3: sign with TC3-HMAC-SHA256 using TENCENTCLOUD_SECRET_ID / "
+          "TENCENTCLOUD_SECRET_KEY / TENCENTCLOUD_SESSION_TOKEN; none: send "
+          "unsigned (local emulators, APIs without signatures)");
+ABSL_FLAG(std::vector<std::string>, descriptor_set, {},
+          "extra descriptor sets (protoc --descriptor_set_out "
+          "--include_imports), comma-separated paths");
+ABSL_FLAG(std::vector<std::string>, status_override, {},
+          "status table overrides, comma-separated CODE_OR_PREFIX=GRPC_CODE, "
+          "e.g. ResourceInUse=UNAVAILABLE");
+ABSL_FLAG(std::string, error_domain, "tencentcloudapi.com",
+          "google.rpc.ErrorInfo.domain of upstream errors");
+ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
+          "bound of an upstream exchange when the caller sets no deadline");
+ABSL_FLAG(absl::Duration, retry_delay, absl::Seconds(1),
+          "RetryInfo delay advertised for RequestLimitExceeded");
+ABSL_FLAG(int64_t, max_response_bytes, 16 << 20,
+          "largest upstream response body accepted");
+ABSL_FLAG(int64_t, max_request_bytes, 4 << 20,
+          "largest gRPC request message accepted");
+ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20),
+          "time in-flight calls get to finish after SIGTERM");
+
+namespace envelope {
+namespace {
+
+constexpr int kConfigError = 2;
+
+[[noreturn]] void ConfigError(absl::string_view message) {
+  std::cerr << "envelope-gateway: " << message << std::endl;
+  std::exit(kConfigError);
+}
+
+std::optional<Credentials> CredentialsFromEnv() {
+  const char* id = std::getenv("TENCENTCLOUD_SECRET_ID");
+  const char* key = std::getenv("TENCENTCLOUD_SECRET_KEY");
+  const char* token = std::getenv("TENCENTCLOUD_SESSION_TOKEN");
+  if (id == nullptr || key == nullptr || *id == '\0' || *key == '\0') {
+    return std::nullopt;
+  }
+  return Credentials{id, key, token == nullptr ? "" : token};
+}
+
+std::vector<Router::DescriptorSet> DescriptorSets() {
+  std::vector<Router::DescriptorSet> sets;
+  sets.push_back({"bundled", std::string(BundledDescriptorSet())});
+  for (const std::string& path : absl::GetFlag(FLAGS_descriptor_set)) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) ConfigError(absl::StrCat("--descriptor-set: cannot read ", path));
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    sets.push_back({path, bytes.str()});
+  }
+  return sets;
+}
+
+UpstreamOptions UpstreamFromFlags() {
+  UpstreamOptions options;
+  options.endpoint_template = absl::GetFlag(FLAGS_endpoint);
+  for (const std::string& entry : absl::GetFlag(FLAGS_service_endpoint)) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(entry, '=');
+    if (kv.first.empty() || kv.second.empty()) {
+      ConfigError(absl::StrCat("--service-endpoint: \"", entry,
+                               "\" is not service=URL"));
+    }
+    options.service_endpoints[kv.first] = kv.second;
+  }
+  const std::string signing = absl::GetFlag(FLAGS_signing);
+  if (signing == "none") {
+    options.signing = Signing::kNone;
+  } else if (signing == "tc3") {
+    options.credentials = CredentialsFromEnv();
+    if (!options.credentials.has_value()) {
+      ConfigError(
+          "--signing=tc3 needs TENCENTCLOUD_SECRET_ID and "
+          "TENCENTCLOUD_SECRET_KEY in the environment (or use --signing=none "
+          "for a local emulator)");
+    }
+  } else {
+    ConfigError(absl::StrCat("--signing: \"", signing,
+                             "\" is not one of tc3, none"));
+  }
+  options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  options.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
+  return options;
+}
+
+DispatcherOptions DispatcherFromFlags() {
+  DispatcherOptions options;
+  options.default_region = absl::GetFlag(FLAGS_region);
+  if (!ValidateRegion(options.default_region).ok()) {
+    ConfigError(absl::StrCat("--region: \"", options.default_region,
+                             "\" is not a region name"));
+  }
+  options.error_domain = absl::GetFlag(FLAGS_error_domain);
+  options.retry_delay = absl::GetFlag(FLAGS_retry_delay);
+  for (const std::string& entry : absl::GetFlag(FLAGS_status_override)) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(entry, '=');
+    absl::StatusCode code;
+    if (kv.first.empty() || !ParseStatusCodeName(kv.second, &code)) {
+      ConfigError(absl::StrCat("--status-override: \"", entry,
+                               "\" is not CODE=GRPC_CODE (e.g. NOT_FOUND)"));
+    }
+    options.status_table.Set(kv.first, code);
+  }
+  return options;
+}
+
+int WaitForSignal() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int signal = 0;
+  sigwait(&signals, &signal);
+  return signal;
+}
+
+int Run() {
+  // Block the stop signals before any thread starts, so that every thread
+  // inherits the mask and only sigwait() sees them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  absl::StatusOr<std::unique_ptr<Router>> router =
+      Router::Create(DescriptorSets());
+  if (!router.ok()) ConfigError(router.status().message());
+  Upstream upstream(UpstreamFromFlags());
+  Dispatcher dispatcher(router->get(), &upstream, DispatcherFromFlags());
+
+  ServerOptions server_options;
+  server_options.listen = absl::GetFlag(FLAGS_listen);
+  server_options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
+  absl::StatusOr<std::unique_ptr<GatewayServer>> server =
+      GatewayServer::Start(server_options, &dispatcher);
+  if (!server.ok()) ConfigError(server.status().message());
+  for (size_t i = 0; i < server_options.listen.size(); ++i) {
+    std::string address = server_options.listen[i];
+    if ((*server)->ports()[i] != 0) {
+      address = absl::StrCat(address.substr(0, address.rfind(':')), ":",
+                             (*server)->ports()[i]);
+    }
+    std::cout << "envelope-gateway listening on " << address << std::endl;
+  }
+  std::cerr << "envelope-gateway: routing " << (*router)->ServiceNames().size()
+            << " services, endpoint " << absl::GetFlag(FLAGS_endpoint)
+            << std::endl;
+
+  int signal = WaitForSignal();
+  std::cerr << "envelope-gateway: signal " << signal << ", draining"
+            << std::endl;
+  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
+  (*server)->Wait();
+  server->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace envelope
+
+namespace {
+
+// absl flags are spelled with underscores; users and the docs write
+// --descriptor-set. Accept both.
+void NormalizeFlagNames(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg(argv[i]);
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg.substr(0, 2) != "--") continue;
+    for (char* c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
+      if (*c == '-') *c = '_';
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  NormalizeFlagNames(argc, argv);
+  absl::SetProgramUsageMessage(
+      "gRPC sidecar for envelope-style JSON APIs (Tencent Cloud API 3.0).\n"
+      "  envelope-gateway --endpoint=http://127.0.0.1:8080 --signing=none");
+  absl::ParseCommandLine(argc, argv);
+  return envelope::Run();
+}

@@ -1,0 +1,221 @@
+#include "gateway/route/dispatcher.h"
+
+#include <memory>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "envelope/gateway/v1/json_api.pb.h"
+#include "gateway/envelope/outcome.h"
+#include "gateway/transcode/transcode.h"
+#include "rapidjson/document.h"
+
+namespace envelope {
+namespace {
+
+bool Digit(char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }
+
+bool AllOf(absl::string_view s, bool (*ok)(char)) {
+  for (char c : s) {
+    if (!ok(c)) return false;
+  }
+  return true;
+}
+
+bool RegionChar(char c) {
+  return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-';
+}
+bool ServiceChar(char c) { return RegionChar(c); }
+bool ActionChar(char c) { return absl::ascii_isalnum(c); }
+
+absl::Status ValidateVersion(absl::string_view v) {
+  bool ok = v.size() == 10 && v[4] == '-' && v[7] == '-' &&
+            AllOf(v.substr(0, 4), Digit) &&
+            AllOf(v.substr(5, 2), Digit) &&
+            AllOf(v.substr(8, 2), Digit);
+  if (ok) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      absl::StrCat("version \"", absl::CHexEscape(v.substr(0, 64)),
+                   "\" is not YYYY-MM-DD"));
+}
+
+absl::Status ValidateName(absl::string_view what, absl::string_view value,
+                          bool (*ok)(char)) {
+  if (!value.empty() && value.size() <= 64 && AllOf(value, ok)) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      what, " \"", absl::CHexEscape(value.substr(0, 64)), "\" is not valid"));
+}
+
+GrpcResult FromOutcome(envelope::Outcome outcome) {
+  GrpcResult result;
+  result.code = outcome.code;
+  result.message = std::move(outcome.message);
+  result.details = std::move(outcome.details);
+  result.request_id = std::move(outcome.request_id);
+  result.error_code = std::move(outcome.error_code);
+  return result;
+}
+
+GrpcResult Failure(const absl::Status& status) {
+  GrpcResult result;
+  result.code = status.code();
+  result.message = std::string(status.message());
+  return result;
+}
+
+// The JsonApi request, as an ApiCall with the parameters sent as they are.
+absl::StatusOr<ApiCall> UntypedCall(const std::string& payload) {
+  envelope::gateway::v1::CallRequest request;
+  if (!request.ParseFromString(payload)) {
+    return absl::InvalidArgumentError(
+        "request does not parse as envelope.gateway.v1.CallRequest");
+  }
+  ApiCall call;
+  absl::Status status = ValidateName("service", request.service(), ServiceChar);
+  if (status.ok()) status = ValidateVersion(request.version());
+  if (status.ok()) status = ValidateName("action", request.action(), ActionChar);
+  if (!status.ok()) return status;
+  call.service = request.service();
+  call.version = request.version();
+  call.action = request.action();
+  call.region = request.region();
+  call.body = request.params_json().empty() ? "{}" : request.params_json();
+  rapidjson::Document params;
+  params.Parse(call.body.data(), call.body.size());
+  if (params.HasParseError() || !params.IsObject()) {
+    return absl::InvalidArgumentError("params_json is not a JSON object");
+  }
+  return call;
+}
+
+absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
+                                  const std::string& payload) {
+  std::unique_ptr<google::protobuf::Message> request(
+      route.request_prototype->New());
+  if (!request->ParseFromString(payload)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("request does not parse as ",
+                     route.method->input_type()->full_name()));
+  }
+  ApiCall call;
+  call.service = route.service;
+  call.version = route.version;
+  call.action = route.action;
+  call.endpoint = route.endpoint;
+  MessageToJson(*request, &call.body);
+  return call;
+}
+
+}  // namespace
+
+absl::Status ValidateRegion(absl::string_view region) {
+  if (region.empty()) return absl::OkStatus();
+  return ValidateName("region", region, RegionChar);
+}
+
+absl::Status ValidateLanguage(absl::string_view language) {
+  if (language.empty() || language == "zh-CN" || language == "en-US") {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("x-tc-language \"", absl::CHexEscape(language.substr(0, 64)),
+                   "\" is not zh-CN or en-US"));
+}
+
+// What Finish needs once the upstream answers.
+struct Dispatcher::Pending {
+  const MethodRoute* route;
+  ErrorContext context;
+};
+
+Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
+                       DispatcherOptions options)
+    : router_(router), upstream_(upstream), options_(std::move(options)) {}
+
+absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
+                                                GrpcCall& call) const {
+  absl::Status status = ValidateRegion(call.region);
+  if (status.ok()) status = ValidateLanguage(call.language);
+  if (!status.ok()) return status;
+  absl::StatusOr<ApiCall> api =
+      route.untyped ? UntypedCall(call.payload) : TypedCall(route, call.payload);
+  if (!api.ok()) return api.status();
+  if (api->region.empty()) api->region = call.region;
+  if (api->region.empty()) api->region = options_.default_region;
+  status = ValidateRegion(api->region);
+  if (!status.ok()) return status;
+  api->language = call.language;
+  api->deadline = call.deadline;
+  return api;
+}
+
+void Dispatcher::Dispatch(GrpcCall call, Done done) {
+  const MethodRoute* route = router_->Find(call.method);
+  if (route == nullptr) {
+    std::move(done)(Failure(absl::UnimplementedError(
+        absl::StrCat("unknown method ", absl::CHexEscape(call.method)))));
+    return;
+  }
+  absl::StatusOr<ApiCall> api = PrepareCall(*route, call);
+  if (!api.ok()) {
+    std::move(done)(Failure(api.status()));
+    return;
+  }
+  auto pending = std::make_shared<Pending>();
+  pending->route = route;
+  pending->context = {.service = api->service,
+                      .version = api->version,
+                      .action = api->action,
+                      .region = api->region,
+                      .language = api->language,
+                      .domain = options_.error_domain,
+                      .retry_delay = options_.retry_delay};
+  upstream_->Send(*std::move(api),
+                  [this, pending, done = std::move(done)](
+                      HttpResponse response) mutable {
+                    Finish(*pending, std::move(response), std::move(done));
+                  });
+}
+
+void Dispatcher::Finish(const Pending& pending, HttpResponse response,
+                        Done done) const {
+  if (!response.transport.ok()) {
+    std::move(done)(Failure(response.transport));
+    return;
+  }
+  envelope::Outcome outcome = InterpretResponse(
+      response.status, response.body, pending.context, options_.status_table);
+  if (!outcome.ok() || !outcome.envelope.has_value()) {
+    std::move(done)(FromOutcome(std::move(outcome)));
+    return;
+  }
+  const Envelope& envelope = *outcome.envelope;
+  GrpcResult result;
+  result.request_id = envelope.request_id;
+  if (pending.route->untyped) {
+    envelope::gateway::v1::CallResponse answer;
+    answer.set_response_json(std::string(envelope.response_text));
+    answer.set_request_id(envelope.request_id);
+    answer.SerializeToString(&result.payload);
+    std::move(done)(std::move(result));
+    return;
+  }
+  std::unique_ptr<google::protobuf::Message> message(
+      pending.route->response_prototype->New());
+  absl::Status status = JsonValueToMessage(*envelope.response, message.get());
+  if (!status.ok()) {
+    result.code = absl::StatusCode::kInternal;
+    result.message = absl::StrCat(
+        "upstream response does not fit ",
+        pending.route->method->output_type()->full_name(), ": ",
+        status.message());
+    std::move(done)(std::move(result));
+    return;
+  }
+  message->SerializeToString(&result.payload);
+  std::move(done)(std::move(result));
+}
+
+}  // namespace envelope

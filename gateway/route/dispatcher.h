@@ -1,0 +1,70 @@
+#ifndef GATEWAY_ROUTE_DISPATCHER_H_
+#define GATEWAY_ROUTE_DISPATCHER_H_
+
+#include <string>
+
+#include "absl/functional/any_invocable.h"
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "gateway/envelope/status_table.h"
+#include "gateway/route/router.h"
+#include "gateway/upstream/upstream.h"
+
+namespace envelope {
+
+// One gRPC call as the front end hands it over: no gRPC types below here.
+struct GrpcCall {
+  std::string method;   // "/pkg.Service/Method"
+  std::string payload;  // serialized request message
+  std::string region;   // x-tc-region metadata, may be empty
+  std::string language; // x-tc-language metadata, may be empty
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// How the call ends.
+struct GrpcResult {
+  absl::StatusCode code = absl::StatusCode::kOk;
+  std::string message;
+  std::string details;  // serialized google.rpc.Status, or empty
+  std::string payload;  // serialized response message, on OK
+  std::string request_id;  // x-tc-requestid trailer, or empty
+  std::string error_code;  // x-tc-error-code trailer, or empty
+};
+
+struct DispatcherOptions {
+  std::string default_region;
+  std::string error_domain = "tencentcloudapi.com";
+  absl::Duration retry_delay = absl::Seconds(1);
+  StatusTable status_table = StatusTable::Default();
+};
+
+// Turns a gRPC call into an API call and its answer into the gRPC result:
+// route, transcode, send, interpret the envelope.
+class Dispatcher {
+ public:
+  using Done = absl::AnyInvocable<void(GrpcResult) &&>;
+
+  Dispatcher(const Router* router, Upstream* upstream,
+             DispatcherOptions options);
+
+  // `done` runs exactly once, possibly on the upstream I/O thread.
+  void Dispatch(GrpcCall call, Done done);
+
+ private:
+  struct Pending;
+  absl::StatusOr<ApiCall> PrepareCall(const MethodRoute& route,
+                                      GrpcCall& call) const;
+  void Finish(const Pending& pending, HttpResponse response, Done done) const;
+
+  const Router* router_;
+  Upstream* upstream_;
+  DispatcherOptions options_;
+};
+
+// SPEC §3: metadata values are validated so nothing can inject a header.
+absl::Status ValidateRegion(absl::string_view region);
+absl::Status ValidateLanguage(absl::string_view language);
+
+}  // namespace envelope
+
+#endif  // GATEWAY_ROUTE_DISPATCHER_H_

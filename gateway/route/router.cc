@@ -1,0 +1,153 @@
+#include "gateway/route/router.h"
+
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "envelope/gateway/v1/options.pb.h"
+#include "google/protobuf/descriptor.pb.h"
+
+namespace envelope {
+namespace {
+
+using google::protobuf::FileDescriptor;
+using google::protobuf::FileDescriptorProto;
+using google::protobuf::FileDescriptorSet;
+
+constexpr absl::string_view kJsonApiService = "envelope.gateway.v1.JsonApi";
+
+class CollectErrors : public google::protobuf::DescriptorPool::ErrorCollector {
+ public:
+  void AddError(const std::string& filename, const std::string& element_name,
+                const google::protobuf::Message*, ErrorLocation,
+                const std::string& message) override {
+    if (!errors.empty()) errors.append("; ");
+    absl::StrAppend(&errors, filename, ": ", element_name, ": ", message);
+  }
+  std::string errors;
+};
+
+bool AllDigits(absl::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
+}
+
+// Route options merge: a non-empty member overrides.
+void Apply(const envelope::gateway::v1::Route& options, MethodRoute& route) {
+  if (!options.service().empty()) route.service = options.service();
+  if (!options.version().empty()) route.version = options.version();
+  if (!options.action().empty()) route.action = options.action();
+  if (!options.endpoint().empty()) route.endpoint = options.endpoint();
+}
+
+}  // namespace
+
+bool ParseTencentCloudPackage(absl::string_view package, std::string* service,
+                              std::string* version) {
+  std::vector<absl::string_view> parts = absl::StrSplit(package, '.');
+  if (parts.size() != 3 || parts[0] != "tencentcloud" || parts[1].empty()) {
+    return false;
+  }
+  absl::string_view v = parts[2];
+  if (v.size() != 9 || v[0] != 'v' || !AllDigits(v.substr(1))) return false;
+  *service = std::string(parts[1]);
+  *version = absl::StrCat(v.substr(1, 4), "-", v.substr(5, 2), "-",
+                          v.substr(7, 2));
+  return true;
+}
+
+Router::Router()
+    : pool_(std::make_unique<google::protobuf::DescriptorPool>()),
+      factory_(std::make_unique<google::protobuf::DynamicMessageFactory>(
+          pool_.get())) {}
+
+absl::StatusOr<std::unique_ptr<Router>> Router::Create(
+    const std::vector<DescriptorSet>& descriptor_sets) {
+  std::unique_ptr<Router> router(new Router());
+  for (const DescriptorSet& set : descriptor_sets) {
+    absl::Status status = router->AddFiles(set);
+    if (!status.ok()) return status;
+  }
+  return router;
+}
+
+absl::Status Router::AddFiles(const DescriptorSet& set) {
+  FileDescriptorSet files;
+  if (!files.ParseFromString(set.bytes)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "descriptor set ", set.name,
+        " is not a serialized google.protobuf.FileDescriptorSet"));
+  }
+  for (const FileDescriptorProto& file : files.file()) {
+    std::string bytes = file.SerializeAsString();
+    auto [it, inserted] = file_bytes_.emplace(file.name(), bytes);
+    if (!inserted) {
+      if (it->second == bytes) continue;  // the same file twice: fine
+      return absl::InvalidArgumentError(
+          absl::StrCat("descriptor set ", set.name, " redefines ", file.name(),
+                       " differently from an earlier set"));
+    }
+    CollectErrors errors;
+    const FileDescriptor* built = pool_->BuildFileCollectingErrors(file, &errors);
+    if (built == nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "descriptor set ", set.name, ": ", file.name(),
+          " does not build: ", errors.errors,
+          " (was it made with protoc --include_imports?)"));
+    }
+    AddRoutes(built);
+  }
+  return absl::OkStatus();
+}
+
+void Router::AddRoutes(const FileDescriptor* file) {
+  std::string service_name, version;
+  const bool tencent =
+      ParseTencentCloudPackage(file->package(), &service_name, &version);
+  for (int s = 0; s < file->service_count(); ++s) {
+    const auto* service = file->service(s);
+    const bool untyped = service->full_name() == kJsonApiService;
+    for (int m = 0; m < service->method_count(); ++m) {
+      const auto* method = service->method(m);
+      if (method->client_streaming() || method->server_streaming()) continue;
+      MethodRoute route;
+      if (tencent) {
+        route.service = service_name;
+        route.version = version;
+      }
+      route.action = method->name();
+      Apply(service->options().GetExtension(
+                envelope::gateway::v1::service_route),
+            route);
+      Apply(method->options().GetExtension(envelope::gateway::v1::method_route),
+            route);
+      route.untyped = untyped;
+      if (!untyped && (route.service.empty() || route.version.empty())) {
+        continue;  // neither a tencentcloud package nor route options
+      }
+      route.method = method;
+      route.request_prototype = factory_->GetPrototype(method->input_type());
+      route.response_prototype = factory_->GetPrototype(method->output_type());
+      routes_[absl::StrCat("/", service->full_name(), "/", method->name())] =
+          std::move(route);
+    }
+  }
+}
+
+const MethodRoute* Router::Find(absl::string_view path) const {
+  auto it = routes_.find(path);
+  return it == routes_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Router::ServiceNames() const {
+  std::vector<std::string> names;
+  for (const auto& [path, route] : routes_) {
+    names.push_back(route.method->service()->full_name());
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
+}  // namespace envelope

@@ -1,0 +1,69 @@
+#ifndef GATEWAY_ROUTE_ROUTER_H_
+#define GATEWAY_ROUTE_ROUTER_H_
+
+#include <memory>
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/message.h"
+
+namespace envelope {
+
+// Where one gRPC method goes (SPEC §3).
+struct MethodRoute {
+  std::string service;   // "cvm"
+  std::string version;   // "2017-03-12"
+  std::string action;    // "DescribeInstances"
+  std::string endpoint;  // from the custom options; empty: the gateway's
+  const google::protobuf::MethodDescriptor* method = nullptr;
+  // Prototypes of the input and output messages (dynamic messages).
+  const google::protobuf::Message* request_prototype = nullptr;
+  const google::protobuf::Message* response_prototype = nullptr;
+  // envelope.gateway.v1.JsonApi/Call: service, version and action per call.
+  bool untyped = false;
+};
+
+// Maps gRPC method paths ("/pkg.Service/Method") to routes, from descriptors:
+// the bundled set and any set loaded at start-up.
+class Router {
+ public:
+  // `descriptor_sets`: serialized FileDescriptorSets, bundled one first. A set
+  // that does not parse, does not build, or redefines a file differently is
+  // an error naming the set.
+  struct DescriptorSet {
+    std::string name;   // for messages: "bundled" or the file path
+    std::string bytes;  // serialized google.protobuf.FileDescriptorSet
+  };
+  static absl::StatusOr<std::unique_ptr<Router>> Create(
+      const std::vector<DescriptorSet>& descriptor_sets);
+
+  // nullptr when no route has that path.
+  const MethodRoute* Find(absl::string_view path) const;
+
+  // Full names of the routed services, sorted.
+  std::vector<std::string> ServiceNames() const;
+  const google::protobuf::DescriptorPool& pool() const { return *pool_; }
+
+ private:
+  Router();
+  absl::Status AddFiles(const DescriptorSet& set);
+  void AddRoutes(const google::protobuf::FileDescriptor* file);
+
+  std::unique_ptr<google::protobuf::DescriptorPool> pool_;
+  std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
+  absl::flat_hash_map<std::string, std::string> file_bytes_;  // name -> proto
+  absl::flat_hash_map<std::string, MethodRoute> routes_;      // by path
+};
+
+// "tencentcloud.cvm.v20170312" -> service "cvm", version "2017-03-12".
+bool ParseTencentCloudPackage(absl::string_view package, std::string* service,
+                              std::string* version);
+
+}  // namespace envelope
+
+#endif  // GATEWAY_ROUTE_ROUTER_H_

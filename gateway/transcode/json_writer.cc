@@ -1,0 +1,200 @@
+// Message -> JSON. Reflection over the message's own descriptor, so dynamic
+// messages of runtime-loaded descriptors are written like generated ones.
+#include <charconv>
+#include <cmath>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/transcode/transcode.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/reflection.h"
+
+namespace envelope {
+namespace {
+
+using google::protobuf::FieldDescriptor;
+using google::protobuf::Message;
+using google::protobuf::Reflection;
+
+void AppendString(absl::string_view s, std::string* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out->push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      default:
+        if (c < 0x20) {
+          out->append("\\u00");
+          out->push_back(kHex[c >> 4]);
+          out->push_back(kHex[c & 0xf]);
+        } else {
+          out->push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out->push_back('"');
+}
+
+void AppendDouble(double value, std::string* out) {
+  if (std::isnan(value)) {
+    out->append("\"NaN\"");
+  } else if (std::isinf(value)) {
+    out->append(value > 0 ? "\"Infinity\"" : "\"-Infinity\"");
+  } else {
+    char buffer[32];
+    auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    out->append(buffer, result.ptr);
+  }
+}
+
+void AppendMessage(const Message& message, std::string* out);
+
+// One value of a field; `index` < 0 for a singular field.
+void AppendValue(const Message& message, const FieldDescriptor* field,
+                 int index, std::string* out) {
+  const Reflection* r = message.GetReflection();
+  const bool repeated = index >= 0;
+  switch (field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_INT32:
+      absl::StrAppend(out, repeated ? r->GetRepeatedInt32(message, field, index)
+                                    : r->GetInt32(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_INT64:
+      absl::StrAppend(out, repeated ? r->GetRepeatedInt64(message, field, index)
+                                    : r->GetInt64(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT32:
+      absl::StrAppend(out, repeated
+                               ? r->GetRepeatedUInt32(message, field, index)
+                               : r->GetUInt32(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_UINT64:
+      absl::StrAppend(out, repeated
+                               ? r->GetRepeatedUInt64(message, field, index)
+                               : r->GetUInt64(message, field));
+      break;
+    case FieldDescriptor::CPPTYPE_DOUBLE:
+      AppendDouble(repeated ? r->GetRepeatedDouble(message, field, index)
+                            : r->GetDouble(message, field),
+                   out);
+      break;
+    case FieldDescriptor::CPPTYPE_FLOAT:
+      AppendDouble(repeated ? r->GetRepeatedFloat(message, field, index)
+                            : r->GetFloat(message, field),
+                   out);
+      break;
+    case FieldDescriptor::CPPTYPE_BOOL:
+      out->append((repeated ? r->GetRepeatedBool(message, field, index)
+                            : r->GetBool(message, field))
+                      ? "true"
+                      : "false");
+      break;
+    case FieldDescriptor::CPPTYPE_ENUM: {
+      int number = repeated ? r->GetRepeatedEnumValue(message, field, index)
+                            : r->GetEnumValue(message, field);
+      const auto* value = field->enum_type()->FindValueByNumber(number);
+      if (value != nullptr) {
+        AppendString(value->name(), out);
+      } else {
+        absl::StrAppend(out, number);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_STRING: {
+      std::string scratch;
+      const std::string& s =
+          repeated ? r->GetRepeatedStringReference(message, field, index,
+                                                   &scratch)
+                   : r->GetStringReference(message, field, &scratch);
+      if (field->type() == FieldDescriptor::TYPE_BYTES) {
+        AppendString(absl::Base64Escape(s), out);
+      } else {
+        AppendString(s, out);
+      }
+      break;
+    }
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      AppendMessage(repeated ? r->GetRepeatedMessage(message, field, index)
+                             : r->GetMessage(message, field),
+                    out);
+      break;
+  }
+}
+
+// A map entry's key as a JSON member name.
+void AppendMapKey(const Message& entry, std::string* out) {
+  const FieldDescriptor* key = entry.GetDescriptor()->map_key();
+  if (key->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+    AppendValue(entry, key, -1, out);
+    return;
+  }
+  std::string text;
+  AppendValue(entry, key, -1, &text);
+  AppendString(text, out);
+}
+
+void AppendField(const Message& message, const FieldDescriptor* field,
+                 std::string* out) {
+  const Reflection* r = message.GetReflection();
+  if (field->is_map()) {
+    out->push_back('{');
+    int size = r->FieldSize(message, field);
+    for (int i = 0; i < size; ++i) {
+      if (i > 0) out->push_back(',');
+      const Message& entry = r->GetRepeatedMessage(message, field, i);
+      AppendMapKey(entry, out);
+      out->push_back(':');
+      AppendValue(entry, entry.GetDescriptor()->map_value(), -1, out);
+    }
+    out->push_back('}');
+  } else if (field->is_repeated()) {
+    out->push_back('[');
+    int size = r->FieldSize(message, field);
+    for (int i = 0; i < size; ++i) {
+      if (i > 0) out->push_back(',');
+      AppendValue(message, field, i, out);
+    }
+    out->push_back(']');
+  } else {
+    AppendValue(message, field, -1, out);
+  }
+}
+
+void AppendMessage(const Message& message, std::string* out) {
+  std::vector<const FieldDescriptor*> fields;
+  // ListFields gives exactly the fields that are set: present optional
+  // fields, non-default proto3 scalars, non-empty repeated fields.
+  message.GetReflection()->ListFields(message, &fields);
+  out->push_back('{');
+  bool first = true;
+  for (const FieldDescriptor* field : fields) {
+    if (!first) out->push_back(',');
+    first = false;
+    AppendString(field->json_name(), out);
+    out->push_back(':');
+    AppendField(message, field, out);
+  }
+  out->push_back('}');
+}
+
+}  // namespace
+
+void MessageToJson(const Message& message, std::string* out) {
+  AppendMessage(message, out);
+}
+
+}  // namespace envelope

@@ -1,0 +1,38 @@
+#ifndef GATEWAY_TRANSCODE_TRANSCODE_H_
+#define GATEWAY_TRANSCODE_TRANSCODE_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/status.h"
+#include "google/protobuf/message.h"
+#include "rapidjson/document.h"
+
+namespace envelope {
+
+// Descriptor-driven proto <-> JSON in the API 3.0 conventions (SPEC §2):
+// members named by json_name (the API's spelling), 64-bit integers as JSON
+// numbers, unset fields not sent, JSON null = unset.
+
+// Writes `message` as a JSON object to `out` (appended).
+void MessageToJson(const google::protobuf::Message& message, std::string* out);
+
+struct JsonReadStats {
+  // Members of the JSON that no field of the message names; ignored.
+  int unknown_members = 0;
+};
+
+// Reads a JSON object into `message`. Errors are INVALID_ARGUMENT naming the
+// member path: "InstanceSet[3].Placement.Zone: expected string, got number".
+absl::Status JsonValueToMessage(const rapidjson::Value& json,
+                                google::protobuf::Message* message,
+                                JsonReadStats* stats = nullptr);
+
+// As above, from text.
+absl::Status JsonToMessage(absl::string_view json,
+                           google::protobuf::Message* message,
+                           JsonReadStats* stats = nullptr);
+
+}  // namespace envelope
+
+#endif  // GATEWAY_TRANSCODE_TRANSCODE_H_

@@ -1,0 +1,42 @@
+#ifndef GATEWAY_UPSTREAM_TC3_SIGNER_H_
+#define GATEWAY_UPSTREAM_TC3_SIGNER_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+namespace envelope {
+
+struct Credentials {
+  std::string secret_id;
+  std::string secret_key;
+  std::string session_token;  // temporary credentials only: X-TC-Token
+};
+
+// What TC3-HMAC-SHA256 signs: the headers content-type and host, and the
+// body (SPEC §6).
+struct Tc3Input {
+  absl::string_view service;
+  absl::string_view host;
+  absl::string_view content_type;
+  absl::string_view body;
+  int64_t timestamp = 0;  // unix seconds, also sent as X-TC-Timestamp
+};
+
+// Every step, so that tests can check each against the published vector.
+struct Tc3Signature {
+  std::string canonical_request;
+  std::string credential_scope;  // date/service/tc3_request
+  std::string string_to_sign;
+  std::string signature;      // hex
+  std::string authorization;  // the Authorization header's value
+};
+
+Tc3Signature SignTc3(const Credentials& credentials, const Tc3Input& input);
+
+// Lower-case hex of SHA-256.
+std::string Sha256Hex(absl::string_view data);
+
+}  // namespace envelope
+
+#endif  // GATEWAY_UPSTREAM_TC3_SIGNER_H_

@@ -1,0 +1,99 @@
+#include "gateway/upstream/upstream.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+
+namespace envelope {
+namespace {
+
+constexpr char kContentType[] = "application/json; charset=utf-8";
+
+}  // namespace
+
+absl::string_view UrlAuthority(absl::string_view url) {
+  size_t start = url.find("://");
+  start = start == absl::string_view::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  return url.substr(start, end == absl::string_view::npos ? url.npos
+                                                         : end - start);
+}
+
+Upstream::Upstream(UpstreamOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<std::string> Upstream::EndpointUrl(const ApiCall& call) const {
+  std::string endpoint = call.endpoint;
+  if (endpoint.empty()) {
+    auto it = options_.service_endpoints.find(call.service);
+    endpoint = it != options_.service_endpoints.end()
+                   ? it->second
+                   : options_.endpoint_template;
+  }
+  if (absl::StrContains(endpoint, "{region}") && call.region.empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the endpoint of ", call.service,
+        " needs a region: set x-tc-region metadata or the gateway's --region"));
+  }
+  return absl::StrReplaceAll(
+      endpoint, {{"{service}", call.service}, {"{region}", call.region}});
+}
+
+absl::StatusOr<HttpRequest> Upstream::BuildRequest(ApiCall call) const {
+  absl::StatusOr<std::string> url = EndpointUrl(call);
+  if (!url.ok()) return url.status();
+  HttpRequest request;
+  request.url = *std::move(url);
+  request.max_response_bytes = options_.max_response_bytes;
+  absl::Time now = absl::Now();
+  request.timeout = call.deadline == absl::InfiniteFuture()
+                        ? options_.default_timeout
+                        : call.deadline - now;
+  if (request.timeout <= absl::ZeroDuration()) {
+    return absl::DeadlineExceededError(
+        "the call's deadline passed before the upstream request was sent");
+  }
+  const int64_t timestamp = absl::ToUnixSeconds(now);
+  const std::string host(UrlAuthority(request.url));
+  auto& h = request.headers;
+  h.push_back(absl::StrCat("Host: ", host));
+  h.push_back(absl::StrCat("Content-Type: ", kContentType));
+  h.push_back(absl::StrCat("X-TC-Action: ", call.action));
+  h.push_back(absl::StrCat("X-TC-Version: ", call.version));
+  h.push_back(absl::StrCat("X-TC-Timestamp: ", timestamp));
+  if (!call.region.empty()) h.push_back(absl::StrCat("X-TC-Region: ", call.region));
+  if (!call.language.empty()) {
+    h.push_back(absl::StrCat("X-TC-Language: ", call.language));
+  }
+  if (options_.signing == Signing::kTc3) {
+    if (!options_.credentials.has_value()) {
+      return absl::UnavailableError(
+          "no usable credentials to sign the upstream request");
+    }
+    const Credentials& credentials = *options_.credentials;
+    Tc3Signature signature =
+        SignTc3(credentials, {.service = call.service,
+                              .host = host,
+                              .content_type = kContentType,
+                              .body = call.body,
+                              .timestamp = timestamp});
+    h.push_back(absl::StrCat("Authorization: ", signature.authorization));
+    if (!credentials.session_token.empty()) {
+      h.push_back(absl::StrCat("X-TC-Token: ", credentials.session_token));
+    }
+  }
+  request.body = std::move(call.body);
+  return request;
+}
+
+void Upstream::Send(ApiCall call, HttpClient::Callback done) {
+  absl::StatusOr<HttpRequest> request = BuildRequest(std::move(call));
+  if (!request.ok()) {
+    HttpResponse response;
+    response.transport = request.status();
+    std::move(done)(std::move(response));
+    return;
+  }
+  http_.Send(*std::move(request), std::move(done));
+}
+
+}  // namespace envelope

@@ -1,0 +1,66 @@
+#ifndef GATEWAY_UPSTREAM_UPSTREAM_H_
+#define GATEWAY_UPSTREAM_UPSTREAM_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gateway/upstream/http_client.h"
+#include "gateway/upstream/tc3_signer.h"
+
+namespace envelope {
+
+enum class Signing { kTc3, kNone };
+
+struct UpstreamOptions {
+  // SPEC §2: "{service}" and "{region}" are replaced per call.
+  std::string endpoint_template = "https://{service}.tencentcloudapi.com";
+  // service -> endpoint (template), taking precedence over the template.
+  absl::flat_hash_map<std::string, std::string> service_endpoints;
+  Signing signing = Signing::kTc3;
+  std::optional<Credentials> credentials;
+  // Bound of an exchange when the caller set no deadline.
+  absl::Duration default_timeout = absl::Seconds(30);
+  size_t max_response_bytes = 16 << 20;
+};
+
+// One action call as the JSON API receives it (SPEC §2).
+struct ApiCall {
+  std::string service;
+  std::string version;  // YYYY-MM-DD
+  std::string action;
+  std::string region;    // empty: no X-TC-Region
+  std::string language;  // empty: no X-TC-Language
+  std::string endpoint;  // a route's own endpoint (template); empty: options
+  std::string body;      // the JSON parameters
+  absl::Time deadline = absl::InfiniteFuture();
+};
+
+// Builds, signs and sends API calls.
+class Upstream {
+ public:
+  explicit Upstream(UpstreamOptions options);
+
+  // Sends `call`; `done` runs once on the I/O thread with the HTTP answer or
+  // the transport fault (a request that cannot be built ends there too).
+  void Send(ApiCall call, HttpClient::Callback done);
+
+  // The URL for a call: the endpoint template with its placeholders filled.
+  absl::StatusOr<std::string> EndpointUrl(const ApiCall& call) const;
+
+ private:
+  absl::StatusOr<HttpRequest> BuildRequest(ApiCall call) const;
+
+  UpstreamOptions options_;
+  HttpClient http_;
+};
+
+// "https://host:port/path" -> "host:port".
+absl::string_view UrlAuthority(absl::string_view url);
+
+}  // namespace envelope
+
+#endif  // GATEWAY_UPSTREAM_UPSTREAM_H_

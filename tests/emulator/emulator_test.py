@@ -1,0 +1,472 @@
+#!/usr/bin/python3
+"""Tests of tools/emulator/emulator.py.
+
+Run from the repository root:  /usr/bin/python3 tests/emulator/emulator_test.py
+
+The emulator runs as a real subprocess on a free loopback port and is spoken
+to over real HTTP; the signature verifier is also checked directly against
+the published TC3 vector (testdata/tc3-vector.md).
+"""
+
+import datetime
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+EMULATOR = os.path.join(REPO, "tools", "emulator", "emulator.py")
+SPECS = os.path.join(REPO, "third_party", "tencentcloud-specs")
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+
+sys.path.insert(0, os.path.dirname(EMULATOR))
+import emulator  # noqa: E402
+
+SECRET_ID = "AKIDtest0000000000000000000000000001"
+SECRET_KEY = "test-secret-key-00000000000000000001"
+CT = "application/json; charset=utf-8"
+
+# --- the published vector (copied from testdata/tc3-vector.md) -------------
+VECTOR = {
+    "secret_id": "AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE",
+    "secret_key": "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE",
+    "service": "cvm",
+    "host": "cvm.tencentcloudapi.com",
+    "timestamp": 1551113065,
+    "content_type": "application/json; charset=utf-8",
+    "body": b'{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}',
+    "body_sha256": "35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064",
+    "canonical_sha256": "5ffe6a04c0664d6b969fab9a13bdab201d63ee709638e2749d62a09ca18d7031",
+    "signature": "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168",
+    "authorization": "TC3-HMAC-SHA256 Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/"
+                     "tc3_request, SignedHeaders=content-type;host, Signature="
+                     "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168",
+}
+
+
+def example_output(service, version_dir, action):
+    with open(os.path.join(SPECS, service, version_dir, "examples.json"), encoding="utf-8") as f:
+        return json.load(f)["actions"][action][0]["output"]
+
+
+# --- a small independent signer -------------------------------------------
+
+def _hmac(key, msg):
+    return hmac.new(key, msg.encode("utf-8"), hashlib.sha256).digest()
+
+
+def sign(host, body, service, timestamp, secret_id=SECRET_ID, secret_key=SECRET_KEY,
+         content_type=CT):
+    """Authorization header value for a POST / (signed headers content-type;host)."""
+    date = datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%d")
+    canonical = "POST\n/\n\ncontent-type:%s\nhost:%s\n\ncontent-type;host\n%s" % (
+        content_type, host, hashlib.sha256(body).hexdigest())
+    scope = "%s/%s/tc3_request" % (date, service)
+    to_sign = "TC3-HMAC-SHA256\n%d\n%s\n%s" % (
+        timestamp, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
+    key = _hmac(_hmac(_hmac(("TC3" + secret_key).encode("utf-8"), date), service), "tc3_request")
+    signature = hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return "TC3-HMAC-SHA256 Credential=%s/%s, SignedHeaders=content-type;host, Signature=%s" % (
+        secret_id, scope, signature)
+
+
+# --- running the emulator --------------------------------------------------
+
+def clean_env():
+    """The environment without TENCENTCLOUD_* so the user's own credentials do not leak in."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("TENCENTCLOUD_")}
+
+
+class Emulator:
+    """The emulator as a subprocess; `port` parsed from its first stdout line."""
+
+    def __init__(self, *args):
+        self.stderr = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(
+            [PYTHON, EMULATOR, "--listen", "127.0.0.1:0", "--quiet"] + list(args),
+            stdout=subprocess.PIPE, stderr=self.stderr, cwd=REPO, env=clean_env())
+        ready, _, _ = select.select([self.proc.stdout], [], [], 10)
+        line = self.proc.stdout.readline().decode() if ready else ""
+        prefix = "emulator listening on http://127.0.0.1:"
+        if not line.startswith(prefix):
+            self.stop()
+            raise RuntimeError("emulator did not start: %r %s" % (line, self.errors()))
+        self.port = int(line[len(prefix):].strip())
+        self.host = "127.0.0.1:%d" % self.port
+
+    def errors(self):
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
+
+    def stop(self):
+        """SIGTERM and wait; returns the exit status."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc.stdout.close()
+        self.stderr.close()
+        return self.proc.returncode
+
+    def http(self, method, path, body=b"", headers=None, timeout=10):
+        """One request on a fresh connection -> (status, headers, body bytes)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.headers, resp.read()
+        finally:
+            conn.close()
+
+    def control(self, method, path, value=None):
+        body = b"" if value is None else json.dumps(value).encode()
+        status, _, data = self.http(method, "/_emulator/" + path, body)
+        return status, json.loads(data)
+
+    def call(self, action, body=b"{}", version="2017-03-12", service="cvm", timestamp=None,
+             secret_id=SECRET_ID, secret_key=SECRET_KEY, extra=None, signed=True):
+        """A signed API call -> (status, headers, body bytes)."""
+        timestamp = int(time.time()) if timestamp is None else timestamp
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        headers = {"Content-Type": CT, "Host": self.host, "X-TC-Action": action,
+                   "X-TC-Version": version, "X-TC-Timestamp": str(timestamp),
+                   "X-TC-Region": "ap-guangzhou"}
+        if signed:
+            headers["Authorization"] = sign(self.host, body, service, timestamp, secret_id, secret_key)
+        headers.update(extra or {})
+        return self.http("POST", "/", body, headers)
+
+
+def error_of(data):
+    envelope = json.loads(data)
+    return envelope["Response"]["Error"]["Code"], envelope["Response"]["Error"]["Message"], \
+        envelope["Response"]["RequestId"]
+
+
+# --- tests -----------------------------------------------------------------
+
+class VectorTest(unittest.TestCase):
+    """The verifier against the published TC3 vector, without a server."""
+
+    def headers(self, **overrides):
+        h = {"content-type": VECTOR["content_type"], "host": VECTOR["host"],
+             "x-tc-action": "DescribeInstances", "x-tc-version": "2017-03-12",
+             "x-tc-region": "ap-guangzhou", "x-tc-timestamp": str(VECTOR["timestamp"]),
+             "authorization": VECTOR["authorization"]}
+        h.update(overrides)
+        return h
+
+    def verify(self, headers, body=VECTOR["body"], now=VECTOR["timestamp"], **kw):
+        return emulator.verify_tc3(headers, body, VECTOR["secret_id"], VECTOR["secret_key"], now, **kw)
+
+    def test_intermediates(self):
+        self.assertEqual(hashlib.sha256(VECTOR["body"]).hexdigest(), VECTOR["body_sha256"])
+        canonical = emulator.canonical_request(self.headers(), ["content-type", "host"], VECTOR["body"])
+        self.assertEqual(hashlib.sha256(canonical.encode()).hexdigest(), VECTOR["canonical_sha256"])
+
+    def test_accepts_vector(self):
+        self.assertEqual(self.verify(self.headers()), "cvm")
+        # The test's own signer agrees with the vector too.
+        self.assertEqual(sign(VECTOR["host"], VECTOR["body"], "cvm", VECTOR["timestamp"],
+                              VECTOR["secret_id"], VECTOR["secret_key"]), VECTOR["authorization"])
+
+    def assertCode(self, code, *args, **kw):
+        with self.assertRaises(emulator.ApiError) as cm:
+            self.verify(*args, **kw)
+        self.assertEqual(cm.exception.code, code, cm.exception.message)
+        return cm.exception
+
+    def test_rejects_changed_body(self):
+        e = self.assertCode("AuthFailure.SignatureFailure", self.headers(), body=VECTOR["body"] + b" ")
+        self.assertEqual(e.message, emulator.SIGNATURE_MISMATCH_MESSAGE)
+
+    def test_rejects_expired(self):
+        self.assertCode("AuthFailure.SignatureExpire", self.headers(), now=VECTOR["timestamp"] + 301)
+        self.verify(self.headers(), now=VECTOR["timestamp"] + 10 ** 6, max_skew=0)  # 0 disables
+
+    def test_rejects_wrong_secret_id(self):
+        auth = VECTOR["authorization"].replace("AKIDz8krbsJ5", "AKIDxxxxxxxx")
+        self.assertCode("AuthFailure.SecretIdNotFound", self.headers(authorization=auth))
+
+    def test_rejects_garbled_and_missing(self):
+        self.assertCode("AuthFailure.SignatureFailure", self.headers(authorization="Bearer x"))
+        self.assertCode("AuthFailure.SignatureFailure",
+                        self.headers(authorization="TC3-HMAC-SHA256 Credential=a/b"))
+        h = self.headers()
+        del h["authorization"]
+        self.assertCode("AuthFailure.SignatureFailure", h)
+
+    def test_rejects_date_not_matching_timestamp(self):
+        # One day later, inside the skew window only because max_skew is off.
+        ts = str(VECTOR["timestamp"] + 86400)
+        self.assertCode("AuthFailure.SignatureFailure", self.headers(**{"x-tc-timestamp": ts}),
+                        max_skew=0)
+
+    def test_session_token(self):
+        self.assertCode("AuthFailure.TokenFailure", self.headers(), session_token="tok")
+        self.verify(self.headers(**{"x-tc-token": "tok"}), session_token="tok")
+
+
+class SignedEmulatorTest(unittest.TestCase):
+    """One emulator with signature checks on, reset before each test."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator("--secret-id", SECRET_ID, "--secret-key", SECRET_KEY)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.emu.stop()
+        if rc != 0:
+            raise AssertionError("emulator exited %s on SIGTERM" % rc)
+
+    def setUp(self):
+        self.assertEqual(self.emu.control("POST", "reset")[0], 200)
+
+    def add_rules(self, rules):
+        status, answer = self.emu.control("POST", "rules", rules)
+        self.assertEqual(status, 200, answer)
+        return answer["ids"]
+
+    # -- success and signature ---------------------------------------------
+
+    def test_health(self):
+        self.assertEqual(self.emu.control("GET", "health"), (200, {"status": "ok"}))
+
+    def test_signed_request_gets_example_byte_for_byte(self):
+        status, headers, data = self.emu.call("DescribeZones")
+        self.assertEqual(status, 200)
+        self.assertEqual(data, example_output("cvm", "v20170312", "DescribeZones").encode("utf-8"))
+        self.assertTrue(headers["Content-Type"].startswith("application/json"))
+
+    def test_keep_alive(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.emu.port, timeout=5)
+        try:
+            for _ in range(2):
+                conn.request("GET", "/_emulator/health")
+                resp = conn.getresponse()
+                self.assertEqual(json.loads(resp.read()), {"status": "ok"})
+                self.assertFalse(resp.will_close)
+        finally:
+            conn.close()
+
+    def test_wrong_key(self):
+        status, _, data = self.emu.call("DescribeZones", secret_key="not-the-key")
+        self.assertEqual(status, 200)
+        code, message, _ = error_of(data)
+        self.assertEqual(code, "AuthFailure.SignatureFailure")
+        self.assertEqual(message, emulator.SIGNATURE_MISMATCH_MESSAGE)
+
+    def test_unknown_secret_id(self):
+        _, _, data = self.emu.call("DescribeZones", secret_id="AKIDunknown")
+        self.assertEqual(error_of(data)[0], "AuthFailure.SecretIdNotFound")
+
+    def test_expired_timestamp(self):
+        _, _, data = self.emu.call("DescribeZones", timestamp=int(time.time()) - 3600)
+        self.assertEqual(error_of(data)[0], "AuthFailure.SignatureExpire")
+
+    def test_missing_authorization(self):
+        _, _, data = self.emu.call("DescribeZones", signed=False)
+        self.assertEqual(error_of(data)[0], "AuthFailure.SignatureFailure")
+
+    # -- catalogue lookups -------------------------------------------------
+
+    def test_unknown_action(self):
+        _, _, data = self.emu.call("DescribeNothing")
+        code, message, request_id = error_of(data)
+        self.assertEqual(code, "InvalidAction")
+        self.assertEqual(message, "The action `DescribeNothing` does not exist.")
+        self.assertEqual(len(request_id), 36)
+
+    def test_action_of_another_service(self):
+        _, _, data = self.emu.call("DescribeZones", service="kms", version="2019-01-18")
+        self.assertEqual(error_of(data)[0], "InvalidAction")
+
+    def test_no_such_version(self):
+        _, _, data = self.emu.call("DescribeZones", version="2017-03-13")
+        self.assertEqual(error_of(data)[0], "NoSuchVersion")
+
+    def test_other_product(self):
+        _, _, data = self.emu.call("GetServiceStatus", service="kms", version="2019-01-18")
+        self.assertEqual(data, example_output("kms", "v20190118", "GetServiceStatus").encode("utf-8"))
+
+    def test_body_not_json_object(self):
+        _, _, data = self.emu.call("DescribeZones", body="[1]")
+        self.assertEqual(error_of(data)[0], "InvalidParameter")
+
+    # -- rules ---------------------------------------------------------------
+
+    def test_rule_error_with_default_message_and_fixed_request_id(self):
+        self.add_rules({"action": "DescribeZones",
+                        "error": {"Code": "RequestLimitExceeded"}, "request_id": "req-1"})
+        status, _, data = self.emu.call("DescribeZones")
+        self.assertEqual(status, 200)
+        self.assertEqual(json.loads(data), {"Response": {
+            "Error": {"Code": "RequestLimitExceeded",
+                      "Message": "The number of requests exceeds the frequency limit."},
+            "RequestId": "req-1"}})
+        # Other actions are not affected.
+        _, _, data = self.emu.call("DescribeRegions")
+        self.assertNotIn("Error", json.loads(data)["Response"])
+
+    def test_rule_times_expiry(self):
+        self.add_rules([{"error": {"Code": "InternalError", "Message": "boom"}, "times": 2}])
+        codes = []
+        for _ in range(3):
+            envelope = json.loads(self.emu.call("DescribeZones")[2])["Response"]
+            codes.append(envelope.get("Error", {}).get("Code"))
+        self.assertEqual(codes, ["InternalError", "InternalError", None])
+        self.assertEqual(self.emu.control("GET", "rules"), (200, []))
+
+    def test_rule_status_and_raw_body(self):
+        self.add_rules({"status": 503, "body": "<html>busy</html>",
+                        "headers": {"Content-Type": "text/html", "Retry-After": "1"}})
+        status, headers, data = self.emu.call("DescribeZones")
+        self.assertEqual((status, data), (503, b"<html>busy</html>"))
+        self.assertEqual(headers["Content-Type"], "text/html")
+        self.assertEqual(headers["Retry-After"], "1")
+
+    def test_rule_response(self):
+        self.add_rules({"action": "DescribeZones", "response": {"TotalCount": 12345678901234567}})
+        envelope = json.loads(self.emu.call("DescribeZones")[2])["Response"]
+        self.assertEqual(envelope["TotalCount"], 12345678901234567)
+        self.assertIn("RequestId", envelope)
+
+    def test_rule_service_and_version_match(self):
+        self.add_rules([{"service": "kms", "error": {"Code": "FailedOperation"}},
+                        {"version": "2017-03-12", "action": "DescribeRegions",
+                         "error": {"Code": "ResourceUnavailable"}}])
+        self.assertEqual(error_of(self.emu.call("GetServiceStatus", service="kms",
+                                                version="2019-01-18")[2])[0], "FailedOperation")
+        self.assertEqual(error_of(self.emu.call("DescribeRegions")[2])[0], "ResourceUnavailable")
+        self.assertNotIn("Error", json.loads(self.emu.call("DescribeZones")[2])["Response"])
+
+    def test_rule_delay(self):
+        self.add_rules({"action": "DescribeZones", "delay_ms": 400})
+        started = time.monotonic()
+        status, _, data = self.emu.call("DescribeZones")
+        self.assertGreaterEqual(time.monotonic() - started, 0.35)
+        self.assertEqual(data, example_output("cvm", "v20170312", "DescribeZones").encode("utf-8"))
+
+    def test_rule_reset_fault(self):
+        self.add_rules({"fault": "reset", "times": 1})
+        with self.assertRaises(ConnectionResetError):
+            self.emu.call("DescribeZones")
+        self.assertEqual(self.emu.call("DescribeZones")[0], 200)  # the rule expired
+
+    def test_rule_close_fault(self):
+        self.add_rules({"fault": "close", "times": 1})
+        with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
+            self.emu.call("DescribeZones")
+
+    def test_rule_validation(self):
+        for bad in [{"acton": "X"}, {"status": "503"}, {"times": 0}, {"fault": "explode"},
+                    {"error": {"Message": "no code"}}, {"delay_ms": True}, [{"action": "X"}, 3],
+                    "not a rule"]:
+            status, answer = self.emu.control("POST", "rules", bad)
+            self.assertEqual(status, 400, bad)
+            self.assertTrue(answer["error"], bad)
+        status, _, data = self.emu.http("POST", "/_emulator/rules", b"{not json")
+        self.assertEqual(status, 400)
+        self.assertIn("unknown rule key(s) acton", self.emu.control("POST", "rules", {"acton": "X"})[1]["error"])
+        self.assertEqual(self.emu.control("GET", "rules"), (200, []))
+
+    def test_rule_listing_and_delete(self):
+        first, second = self.add_rules([{"action": "A", "error": {"Code": "InternalError"}, "times": 3},
+                                        {"action": "B", "error": {"Code": "InternalError"}}])
+        status, rules = self.emu.control("GET", "rules")
+        self.assertEqual([(r["id"], r["action"], r["remaining"]) for r in rules],
+                         [(first, "A", 3), (second, "B", None)])
+        self.assertEqual(self.emu.control("DELETE", "rules/%d" % first)[0], 200)
+        self.assertEqual(self.emu.control("DELETE", "rules/%d" % first)[0], 404)
+        self.assertEqual([r["id"] for r in self.emu.control("GET", "rules")[1]], [second])
+        self.assertEqual(self.emu.control("DELETE", "rules")[0], 200)
+        self.assertEqual(self.emu.control("GET", "rules")[1], [])
+
+    # -- requests log --------------------------------------------------------
+
+    def test_requests_log(self):
+        self.emu.call("DescribeZones", body='{"Limit": 1}', extra={"X-TC-Language": "en-US"})
+        self.emu.call("DescribeZones", secret_key="wrong")
+        status, records = self.emu.control("GET", "requests")
+        self.assertEqual(status, 200)
+        self.assertEqual(len(records), 2)
+        first = records[0]
+        self.assertEqual(first["body"], '{"Limit": 1}')
+        self.assertEqual(first["headers"]["x-tc-language"], "en-US")
+        self.assertEqual(first["headers"]["content-type"], CT)
+        self.assertTrue(first["headers"]["authorization"].startswith("TC3-HMAC-SHA256 "))
+        self.assertEqual((first["action"], first["version"], first["region"], first["service"]),
+                         ("DescribeZones", "2017-03-12", "ap-guangzhou", "cvm"))
+        self.assertIs(first["signature_ok"], True)
+        self.assertIs(records[1]["signature_ok"], False)
+        self.assertEqual(records[1]["error_code"], "AuthFailure.SignatureFailure")
+        self.assertEqual(self.emu.control("DELETE", "requests")[0], 200)
+        self.assertEqual(self.emu.control("GET", "requests")[1], [])
+
+    def test_unknown_control_endpoint_and_method(self):
+        self.assertEqual(self.emu.control("GET", "nope")[0], 404)
+        self.assertEqual(self.emu.control("PUT", "health")[0], 405)
+
+
+class NoAuthRulesFileTest(unittest.TestCase):
+    """--no-auth, --rules FILE and --session-token, each needing its own process."""
+
+    def test_no_auth_with_rules_file(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump([{"action": "DescribeRegions", "error": {"Code": "UnsupportedRegion"},
+                        "times": 1}], f)
+        try:
+            emu = Emulator("--no-auth", "--rules", f.name)
+        finally:
+            os.unlink(f.name)
+        try:
+            _, rules = emu.control("GET", "rules")
+            self.assertEqual([(r["action"], r["remaining"]) for r in rules], [("DescribeRegions", 1)])
+            self.assertEqual(error_of(emu.call("DescribeRegions", signed=False)[2])[0],
+                             "UnsupportedRegion")
+            # Unsigned, without a service hint: found by action and version alone.
+            _, _, data = emu.call("DescribeRegions", signed=False)
+            self.assertEqual(data, example_output("cvm", "v20170312", "DescribeRegions").encode("utf-8"))
+            records = emu.control("GET", "requests")[1]
+            self.assertEqual([r["signature_ok"] for r in records], [None, None])
+        finally:
+            self.assertEqual(emu.stop(), 0)
+
+    def test_bad_rules_file_stops_start(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump([{"colour": "red"}], f)
+        try:
+            proc = subprocess.run([PYTHON, EMULATOR, "--rules", f.name], capture_output=True,
+                                  timeout=10, env=clean_env())
+        finally:
+            os.unlink(f.name)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(b"unknown rule key(s) colour", proc.stderr)
+
+    def test_session_token(self):
+        emu = Emulator("--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, "--session-token", "tok-1")
+        try:
+            self.assertEqual(error_of(emu.call("DescribeZones")[2])[0], "AuthFailure.TokenFailure")
+            _, _, data = emu.call("DescribeZones", extra={"X-TC-Token": "tok-1"})
+            self.assertNotIn("Error", json.loads(data)["Response"])
+        finally:
+            self.assertEqual(emu.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The main job, locally: builds, starts the bundled emulator and the gateway
+# on loopback, and calls the gateway with envelope-cli the way an application
+# would: one success and several failures, printing code, message, decoded
+# google.rpc details and trailers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/setup.sh >/dev/null
+
+GATEWAY=build/gateway/main/envelope-gateway
+CLI=build/tools/cli/envelope-cli
+EMULATOR=tools/emulator/emulator.py
+export TENCENTCLOUD_SECRET_ID=AKIDDEMO0000000000000000000000000
+export TENCENTCLOUD_SECRET_KEY=demo-secret-key-000000000000000
+WORK=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Starts a process whose first stdout line ends with its address; prints it.
+start() {
+  local name=$1; shift
+  "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  pids+=($!)
+  for _ in $(seq 100); do
+    if [ -s "$WORK/$name.out" ]; then awk '{print $NF; exit}' "$WORK/$name.out"; return; fi
+    sleep 0.1
+  done
+  echo "demo: $name did not start:" >&2; cat "$WORK/$name.err" >&2; exit 1
+}
+
+EMU_URL=$(start emulator /usr/bin/python3 "$EMULATOR" --listen 127.0.0.1:0 --quiet \
+  --secret-id "$TENCENTCLOUD_SECRET_ID" --secret-key "$TENCENTCLOUD_SECRET_KEY")
+GW=$(start gateway "$GATEWAY" --listen=127.0.0.1:0 --endpoint="$EMU_URL" --region=ap-guangzhou)
+# A second gateway whose secret key is wrong: the emulator rejects its signature.
+BAD_GW=$(TENCENTCLOUD_SECRET_KEY=not-the-right-key start bad-gateway "$GATEWAY" \
+  --listen=127.0.0.1:0 --endpoint="$EMU_URL" --region=ap-guangzhou)
+echo "emulator: $EMU_URL   gateway: $GW   gateway with a wrong key: $BAD_GW"
+
+rule() { curl -sf -XPOST "$EMU_URL/_emulator/rules" -d "$1" >/dev/null; }
+show() { echo; echo "== $1"; shift; "$CLI" "$@" || true; }
+
+show "success, typed: DescribeZones" --target="$GW" \
+  tencentcloud.cvm.v20170312.Cvm/DescribeZones '{}'
+show "success, untyped JsonApi: DescribeInstancesStatus" --target="$GW" \
+  json cvm 2017-03-12 DescribeInstancesStatus '{"Limit": 2}'
+show "AuthFailure.SignatureFailure (a real bad signature)" --target="$BAD_GW" \
+  cvm.DescribeInstances '{"Limit": 1}'
+rule '{"action":"DescribeInstances","error":{"Code":"RequestLimitExceeded"},"times":1}'
+show "RequestLimitExceeded" --target="$GW" cvm.DescribeInstances '{"Limit": 1}'
+rule '{"action":"DescribeInstances","error":{"Code":"ResourceNotFound.InstanceNotExist","Message":"The instance `ins-demo0001` does not exist."},"times":1}'
+show "ResourceNotFound.InstanceNotExist" --target="$GW" \
+  cvm.DescribeInstances '{"InstanceIds": ["ins-demo0001"]}'
+rule '{"action":"DescribeInstancesStatus","error":{"Code":"InvalidParameterValue.Limit","Message":"The value of parameter `Limit` must be between 1 and 100."},"times":1}'
+show "InvalidParameterValue.Limit, zh-CN requested" --target="$GW" --language=zh-CN \
+  cvm.DescribeInstancesStatus '{"Limit": 1000}'

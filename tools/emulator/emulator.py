@@ -766,6 +766,9 @@ def is_json_object(body):
 
 class EmulatorServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops bursts of new connections
+    # (clients then wait a SYN retry, ~1 s); a gateway under load opens many.
+    request_queue_size = 1024
 
     def __init__(self, address, state, family=socket.AF_INET):
         self.address_family = family

@@ -1,0 +1,112 @@
+#include "gateway/route/router.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "gateway/route/bundled_descriptors.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "gtest/gtest.h"
+
+namespace envelope {
+namespace {
+
+Router::DescriptorSet Bundled() {
+  return {"bundled", std::string(BundledDescriptorSet())};
+}
+
+Router::DescriptorSet FromFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  return {path, bytes.str()};
+}
+
+TEST(RouterTest, ParsesTencentCloudPackages) {
+  std::string service, version;
+  ASSERT_TRUE(ParseTencentCloudPackage("tencentcloud.cvm.v20170312", &service,
+                                       &version));
+  EXPECT_EQ(service, "cvm");
+  EXPECT_EQ(version, "2017-03-12");
+  EXPECT_FALSE(ParseTencentCloudPackage("tencentcloud.cvm", &service, &version));
+  EXPECT_FALSE(ParseTencentCloudPackage("tencentcloud.cvm.v2017031", &service,
+                                        &version));
+  EXPECT_FALSE(ParseTencentCloudPackage("tencentcloud.cvm.vABCDEFGH", &service,
+                                        &version));
+  EXPECT_FALSE(ParseTencentCloudPackage("acme.cvm.v20170312", &service, &version));
+}
+
+TEST(RouterTest, RoutesEveryBundledProductByPackage) {
+  auto router = Router::Create({Bundled()});
+  ASSERT_TRUE(router.ok()) << router.status();
+  const MethodRoute* route =
+      (*router)->Find("/tencentcloud.vpc.v20170312.Vpc/DescribeVpcs");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->service, "vpc");
+  EXPECT_EQ(route->version, "2017-03-12");
+  EXPECT_EQ(route->action, "DescribeVpcs");
+  EXPECT_FALSE(route->untyped);
+  EXPECT_EQ(route->request_prototype->GetDescriptor()->full_name(),
+            "tencentcloud.vpc.v20170312.DescribeVpcsRequest");
+  std::vector<std::string> services = (*router)->ServiceNames();
+  for (const char* name :
+       {"tencentcloud.cam.v20190116.Cam", "tencentcloud.cvm.v20170312.Cvm",
+        "tencentcloud.kms.v20190118.Kms", "tencentcloud.sts.v20180813.Sts",
+        "tencentcloud.tag.v20180813.Tag", "tencentcloud.vpc.v20170312.Vpc",
+        "envelope.gateway.v1.JsonApi"}) {
+    EXPECT_NE(std::find(services.begin(), services.end(), name),
+              services.end())
+        << name;
+  }
+  const MethodRoute* untyped = (*router)->Find("/envelope.gateway.v1.JsonApi/Call");
+  ASSERT_NE(untyped, nullptr);
+  EXPECT_TRUE(untyped->untyped);
+  EXPECT_EQ((*router)->Find("/tencentcloud.cvm.v20170312.Cvm/NoSuchAction"),
+            nullptr);
+  EXPECT_EQ((*router)->Find("garbage"), nullptr);
+}
+
+TEST(RouterTest, CustomOptionsRouteACompanyApi) {
+  auto router = Router::Create({Bundled(), FromFile(ACME_DESCRIPTOR_SET)});
+  ASSERT_TRUE(router.ok()) << router.status();
+  const MethodRoute* route =
+      (*router)->Find("/acme.billing.v1.Billing/GetInvoice");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->service, "billing");
+  EXPECT_EQ(route->version, "2024-01-01");
+  EXPECT_EQ(route->action, "DescribeInvoice");
+}
+
+TEST(RouterTest, TheSameFileTwiceIsFine) {
+  auto router = Router::Create({Bundled(), Bundled()});
+  EXPECT_TRUE(router.ok()) << router.status();
+}
+
+TEST(RouterTest, BadSetsStopWithAClearMessage) {
+  auto garbage = Router::Create({Bundled(), {"junk.pb", "\xff\xff\xff"}});
+  ASSERT_FALSE(garbage.ok());
+  EXPECT_NE(garbage.status().message().find("junk.pb"), std::string::npos);
+
+  // The acme file without its imports cannot build on an empty pool.
+  auto missing = Router::Create({FromFile(ACME_DESCRIPTOR_SET_NO_IMPORTS)});
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("--include_imports"),
+            std::string::npos)
+      << missing.status();
+
+  // A set that redefines a bundled file differently conflicts.
+  google::protobuf::FileDescriptorSet conflicting;
+  conflicting.ParseFromString(std::string(BundledDescriptorSet()));
+  for (auto& file : *conflicting.mutable_file()) {
+    if (file.name() == "envelope/gateway/v1/json_api.proto") {
+      file.mutable_message_type(0)->mutable_field(0)->set_name("renamed");
+    }
+  }
+  auto conflict = Router::Create(
+      {Bundled(), {"conflict.pb", conflicting.SerializeAsString()}});
+  ASSERT_FALSE(conflict.ok());
+  EXPECT_NE(conflict.status().message().find("redefines"), std::string::npos)
+      << conflict.status();
+}
+
+}  // namespace
+}  // namespace envelope

@@ -1,0 +1,167 @@
+#include "gateway/transcode/transcode.h"
+
+#include "gateway/route/bundled_descriptors.h"
+#include "gateway/route/router.h"
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+#include "tests/protos/test_types.pb.h"
+
+namespace envelope {
+namespace {
+
+using envelope::test::AllTypes;
+
+bool SameJson(const std::string& a, const std::string& b) {
+  rapidjson::Document da, db;
+  da.Parse<rapidjson::kParseFullPrecisionFlag>(a.c_str());
+  db.Parse<rapidjson::kParseFullPrecisionFlag>(b.c_str());
+  return !da.HasParseError() && !db.HasParseError() && da == db;
+}
+
+TEST(MessageToJsonTest, UnsetFieldsAreNotSent) {
+  AllTypes message;
+  std::string json;
+  MessageToJson(message, &json);
+  EXPECT_EQ(json, "{}");
+  message.set_i32(0);  // optional: set to zero is sent
+  message.set_plain("");
+  json.clear();
+  MessageToJson(message, &json);
+  EXPECT_EQ(json, R"({"I32":0})");
+}
+
+TEST(MessageToJsonTest, ApiNamesAnd64BitNumbers) {
+  AllTypes message;
+  message.set_i64(-9223372036854775807LL - 1);
+  message.set_u64(18446744073709551615ULL);
+  message.add_ids(9007199254740993LL);
+  message.mutable_placement()->set_zone("ap-guangzhou-3");
+  message.mutable_placement()->set_project_id(0);
+  std::string json;
+  MessageToJson(message, &json);
+  EXPECT_EQ(json,
+            R"({"I64":-9223372036854775808,"U64":18446744073709551615,)"
+            R"("Ids":[9007199254740993],"Placement":{"Zone":"ap-guangzhou-3"}})");
+}
+
+TEST(MessageToJsonTest, ScalarsEnumsBytesMapsAndEscapes) {
+  AllTypes message;
+  message.set_dbl(0.1);
+  message.set_flt(1.5f);
+  message.set_flag(false);
+  message.set_text("a\"b\\c\n\x01未命名");
+  message.set_blob(std::string("\x00\xff", 2));
+  message.set_color(envelope::test::GREEN);
+  (*message.mutable_counts())["k"] = 7;
+  (*message.mutable_by_id())[3] = "three";
+  std::string json;
+  MessageToJson(message, &json);
+  EXPECT_TRUE(SameJson(json, R"({"Dbl":0.1,"Flt":1.5,"Flag":false,)"
+                             R"("Text":"a\"b\\c\n\u0001未命名","Blob":"AP8=",)"
+                             R"("Color":"GREEN","Counts":{"k":7},"ById":{"3":"three"}})"))
+      << json;
+}
+
+TEST(JsonToMessageTest, RoundTripsEveryShape) {
+  const std::string json =
+      R"({"I32":-5,"I64":-9223372036854775808,"U32":4000000000,)"
+      R"("U64":18446744073709551615,"Dbl":2.5e-3,"Flt":1.5,"Flag":true,)"
+      R"("Text":"未命名","Blob":"AP8=","Color":"RED","Ids":[1,9007199254740993],)"
+      R"("Names":["a","b"],"Placement":{"Zone":"z","ProjectId":3},)"
+      R"("InstanceSet":[{"Zone":"a"},{"Zone":"b"}],"Counts":{"x":1},)"
+      R"("ById":{"7":"seven"},"Plain":"p","PlainInt":42})";
+  AllTypes message;
+  JsonReadStats stats;
+  ASSERT_TRUE(JsonToMessage(json, &message, &stats).ok());
+  EXPECT_EQ(stats.unknown_members, 0);
+  EXPECT_EQ(message.u64(), 18446744073709551615ULL);
+  EXPECT_EQ(message.ids(1), 9007199254740993LL);
+  EXPECT_EQ(message.blob(), std::string("\x00\xff", 2));
+  EXPECT_EQ(message.by_id().at(7), "seven");
+  std::string back;
+  MessageToJson(message, &back);
+  EXPECT_TRUE(SameJson(json, back)) << back;
+}
+
+TEST(JsonToMessageTest, NullIsUnsetAndUnknownMembersAreCounted) {
+  AllTypes message;
+  JsonReadStats stats;
+  ASSERT_TRUE(JsonToMessage(R"({"I32":null,"Placement":null,"New":1,)"
+                            R"("Newer":{"x":[1]},"Text":"t"})",
+                            &message, &stats)
+                  .ok());
+  EXPECT_FALSE(message.has_i32());
+  EXPECT_FALSE(message.has_placement());
+  EXPECT_EQ(message.text(), "t");
+  EXPECT_EQ(stats.unknown_members, 2);
+}
+
+TEST(JsonToMessageTest, AcceptsProtoFieldNamesAndQuotedIntegers) {
+  AllTypes message;
+  ASSERT_TRUE(JsonToMessage(R"({"i64":"-12","U64":"18446744073709551615"})",
+                            &message)
+                  .ok());
+  EXPECT_EQ(message.i64(), -12);
+  EXPECT_EQ(message.u64(), 18446744073709551615ULL);
+}
+
+TEST(JsonToMessageTest, ErrorsNameTheMemberPath) {
+  struct Case {
+    const char* json;
+    const char* error;
+  } cases[] = {
+      {R"({"InstanceSet":[{},{},{},{"Zone":5}]})",
+       "InstanceSet[3].Zone: expected string, got number"},
+      {R"({"Placement":{"ProjectId":"x"}})",
+       "Placement.ProjectId: expected an integer, got a string that is not one"},
+      {R"({"I32":4294967296})", "I32: integer 4294967296 out of range"},
+      {R"({"U32":-1})", "U32: integer -1 out of range"},
+      {R"({"I64":1.5})", "I64: expected an integer, got 1.5"},
+      {R"({"Ids":{}})", "Ids: expected array, got object"},
+      {R"({"Ids":[1,null]})", "Ids[1]: null is not allowed in an array"},
+      {R"({"Flag":"true"})", "Flag: expected boolean, got string"},
+      {R"({"Color":"BLUE"})", "Color: unknown enum value \"BLUE\""},
+      {R"({"ById":{"x":"y"}})", "ById[\"x\"]: expected an integer"},
+      {R"([])", "(root): expected object, got array"},
+      {R"({"Text":)", "not JSON"},
+  };
+  for (const auto& c : cases) {
+    AllTypes message;
+    absl::Status status = JsonToMessage(c.json, &message);
+    ASSERT_FALSE(status.ok()) << c.json;
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(status.message().find(c.error), std::string::npos)
+        << status.message() << " // wanted: " << c.error;
+  }
+}
+
+// The generated Tencent Cloud protos, as dynamic messages: what the gateway
+// really transcodes.
+TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {
+  auto router = Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+  ASSERT_TRUE(router.ok()) << router.status();
+  const MethodRoute* route =
+      (*router)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeInstances");
+  ASSERT_NE(route, nullptr);
+  const std::string json =
+      R"({"TotalCount":1,"InstanceSet":[{"InstanceId":"ins-1","CPU":4,)"
+      R"("Memory":8,"Placement":{"Zone":"ap-guangzhou-3","ProjectId":0},)"
+      R"("DataDisks":[{"DiskSize":50,"DeleteWithInstance":true}],)"
+      R"("IPv6Addresses":null}],"RequestId":"r-1"})";
+  std::unique_ptr<google::protobuf::Message> response(
+      route->response_prototype->New());
+  JsonReadStats stats;
+  ASSERT_TRUE(JsonToMessage(json, response.get(), &stats).ok());
+  EXPECT_EQ(stats.unknown_members, 0);
+  std::string back;
+  MessageToJson(*response, &back);
+  // null became absent; everything else survived.
+  EXPECT_TRUE(SameJson(back,
+      R"({"TotalCount":1,"InstanceSet":[{"InstanceId":"ins-1","CPU":4,)"
+      R"("Memory":8,"Placement":{"Zone":"ap-guangzhou-3","ProjectId":0},)"
+      R"("DataDisks":[{"DiskSize":50,"DeleteWithInstance":true}]}],"RequestId":"r-1"})"))
+      << back;
+}
+
+}  // namespace
+}  // namespace envelope

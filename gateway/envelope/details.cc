@@ -40,7 +40,8 @@ std::vector<absl::string_view> QuotedTokens(absl::string_view message) {
   return tokens;
 }
 
-// API members are CamelCase, possibly a path: "Filters.0.Name", "Placement.Zone".
+// API members are CamelCase, possibly a path: "Filters.0.Name",
+// "Placement.Zone".
 bool LooksLikeMember(absl::string_view token) {
   if (token.empty() || !absl::ascii_isupper(token[0])) return false;
   bool has_lower = false;
@@ -80,8 +81,8 @@ void AddFamilyDetail(google::rpc::Status& status, absl::string_view code,
   } else if (InFamily(code, "ResourceNotFound")) {
     google::rpc::ResourceInfo resource;
     absl::string_view sub = code.size() > sizeof("ResourceNotFound")
-                               ? code.substr(sizeof("ResourceNotFound"))
-                               : absl::string_view(context.service);
+                                ? code.substr(sizeof("ResourceNotFound"))
+                                : absl::string_view(context.service);
     resource.set_resource_type(std::string(sub));
     for (auto token : QuotedTokens(message)) {
       resource.set_resource_name(std::string(token));

@@ -2,9 +2,9 @@
 #define GATEWAY_ENVELOPE_DETAILS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "google/rpc/status.pb.h"
 

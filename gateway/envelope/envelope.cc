@@ -66,7 +66,8 @@ absl::Status Malformed(absl::string_view what) {
 
 }  // namespace
 
-absl::string_view FindMemberText(absl::string_view json, absl::string_view name) {
+absl::string_view FindMemberText(absl::string_view json,
+                                 absl::string_view name) {
   size_t i = SkipSpace(json, 0);
   if (i >= json.size() || json[i] != '{') return {};
   i = SkipSpace(json, i + 1);

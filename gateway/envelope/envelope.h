@@ -3,9 +3,9 @@
 
 #include <memory>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "rapidjson/document.h"
 
 namespace envelope {
@@ -31,7 +31,8 @@ absl::StatusOr<Envelope> ParseEnvelope(absl::string_view body);
 
 // The raw text of the top-level member `name` of a JSON object, or empty when
 // there is none. `json` must be valid JSON (ParseEnvelope checks it first).
-absl::string_view FindMemberText(absl::string_view json, absl::string_view name);
+absl::string_view FindMemberText(absl::string_view json,
+                                 absl::string_view name);
 
 }  // namespace envelope
 

@@ -3,9 +3,9 @@
 
 #include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "gateway/envelope/details.h"
 #include "gateway/envelope/envelope.h"
 #include "gateway/envelope/status_table.h"

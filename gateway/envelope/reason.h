@@ -2,6 +2,7 @@
 #define GATEWAY_ENVELOPE_REASON_H_
 
 #include <string>
+
 #include "absl/strings/string_view.h"
 
 namespace envelope {

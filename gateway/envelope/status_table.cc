@@ -12,9 +12,9 @@ StatusTable StatusTable::Default() {
   for (auto code : {"UnauthorizedOperation", "OperationDenied"}) {
     t.Set(code, C::kPermissionDenied);
   }
-  for (auto code : {"InvalidParameter", "InvalidParameterValue",
-                    "MissingParameter", "UnknownParameter",
-                    "UnsupportedProtocol", "UnsupportedRegion"}) {
+  for (auto code :
+       {"InvalidParameter", "InvalidParameterValue", "MissingParameter",
+        "UnknownParameter", "UnsupportedProtocol", "UnsupportedRegion"}) {
     t.Set(code, C::kInvalidArgument);
   }
   t.Set("ResourceNotFound", C::kNotFound);

@@ -2,10 +2,10 @@
 #define GATEWAY_ENVELOPE_STATUS_TABLE_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 
 namespace envelope {
 

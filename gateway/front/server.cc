@@ -22,7 +22,8 @@ std::string Metadata(const grpc::GenericCallbackServerContext& context,
 absl::Time Deadline(const grpc::GenericCallbackServerContext& context) {
   auto deadline = context.deadline();
   // gRPC reports "no deadline" as a time far in the future.
-  if (deadline > std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
+  if (deadline >
+      std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
     return absl::InfiniteFuture();
   }
   return absl::FromChrono(deadline);

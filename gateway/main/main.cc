@@ -106,8 +106,8 @@ UpstreamOptions UpstreamFromFlags() {
           "for a local emulator)");
     }
   } else {
-    ConfigError(absl::StrCat("--signing: \"", signing,
-                             "\" is not one of tc3, none"));
+    ConfigError(
+        absl::StrCat("--signing: \"", signing, "\" is not one of tc3, none"));
   }
   options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   options.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);

@@ -13,7 +13,9 @@
 namespace envelope {
 namespace {
 
-bool Digit(char c) { return absl::ascii_isdigit(static_cast<unsigned char>(c)); }
+bool Digit(char c) {
+  return absl::ascii_isdigit(static_cast<unsigned char>(c));
+}
 
 bool AllOf(absl::string_view s, bool (*ok)(char)) {
   for (char c : s) {
@@ -30,13 +32,11 @@ bool ActionChar(char c) { return absl::ascii_isalnum(c); }
 
 absl::Status ValidateVersion(absl::string_view v) {
   bool ok = v.size() == 10 && v[4] == '-' && v[7] == '-' &&
-            AllOf(v.substr(0, 4), Digit) &&
-            AllOf(v.substr(5, 2), Digit) &&
+            AllOf(v.substr(0, 4), Digit) && AllOf(v.substr(5, 2), Digit) &&
             AllOf(v.substr(8, 2), Digit);
   if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(
-      absl::StrCat("version \"", absl::CHexEscape(v.substr(0, 64)),
-                   "\" is not YYYY-MM-DD"));
+  return absl::InvalidArgumentError(absl::StrCat(
+      "version \"", absl::CHexEscape(v.substr(0, 64)), "\" is not YYYY-MM-DD"));
 }
 
 absl::Status ValidateName(absl::string_view what, absl::string_view value,
@@ -75,7 +75,8 @@ absl::StatusOr<ApiCall> UntypedCall(const std::string& payload) {
   ApiCall call;
   absl::Status status = ValidateName("service", request.service(), ServiceChar);
   if (status.ok()) status = ValidateVersion(request.version());
-  if (status.ok()) status = ValidateName("action", request.action(), ActionChar);
+  if (status.ok())
+    status = ValidateName("action", request.action(), ActionChar);
   if (!status.ok()) return status;
   call.service = request.service();
   call.version = request.version();
@@ -95,9 +96,8 @@ absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
   std::unique_ptr<google::protobuf::Message> request(
       route.request_prototype->New());
   if (!request->ParseFromString(payload)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("request does not parse as ",
-                     route.method->input_type()->full_name()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "request does not parse as ", route.method->input_type()->full_name()));
   }
   ApiCall call;
   call.service = route.service;
@@ -139,8 +139,8 @@ absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
   absl::Status status = ValidateRegion(call.region);
   if (status.ok()) status = ValidateLanguage(call.language);
   if (!status.ok()) return status;
-  absl::StatusOr<ApiCall> api =
-      route.untyped ? UntypedCall(call.payload) : TypedCall(route, call.payload);
+  absl::StatusOr<ApiCall> api = route.untyped ? UntypedCall(call.payload)
+                                              : TypedCall(route, call.payload);
   if (!api.ok()) return api.status();
   if (api->region.empty()) api->region = call.region;
   if (api->region.empty()) api->region = options_.default_region;
@@ -172,11 +172,10 @@ void Dispatcher::Dispatch(GrpcCall call, Done done) {
                       .language = api->language,
                       .domain = options_.error_domain,
                       .retry_delay = options_.retry_delay};
-  upstream_->Send(*std::move(api),
-                  [this, pending, done = std::move(done)](
-                      HttpResponse response) mutable {
-                    Finish(*pending, std::move(response), std::move(done));
-                  });
+  upstream_->Send(*std::move(api), [this, pending, done = std::move(done)](
+                                       HttpResponse response) mutable {
+    Finish(*pending, std::move(response), std::move(done));
+  });
 }
 
 void Dispatcher::Finish(const Pending& pending, HttpResponse response,
@@ -207,10 +206,10 @@ void Dispatcher::Finish(const Pending& pending, HttpResponse response,
   absl::Status status = JsonValueToMessage(*envelope.response, message.get());
   if (!status.ok()) {
     result.code = absl::StatusCode::kInternal;
-    result.message = absl::StrCat(
-        "upstream response does not fit ",
-        pending.route->method->output_type()->full_name(), ": ",
-        status.message());
+    result.message =
+        absl::StrCat("upstream response does not fit ",
+                     pending.route->method->output_type()->full_name(), ": ",
+                     status.message());
     std::move(done)(std::move(result));
     return;
   }

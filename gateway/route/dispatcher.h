@@ -14,10 +14,10 @@ namespace envelope {
 
 // One gRPC call as the front end hands it over: no gRPC types below here.
 struct GrpcCall {
-  std::string method;   // "/pkg.Service/Method"
-  std::string payload;  // serialized request message
-  std::string region;   // x-tc-region metadata, may be empty
-  std::string language; // x-tc-language metadata, may be empty
+  std::string method;    // "/pkg.Service/Method"
+  std::string payload;   // serialized request message
+  std::string region;    // x-tc-region metadata, may be empty
+  std::string language;  // x-tc-language metadata, may be empty
   absl::Time deadline = absl::InfiniteFuture();
 };
 
@@ -25,8 +25,8 @@ struct GrpcCall {
 struct GrpcResult {
   absl::StatusCode code = absl::StatusCode::kOk;
   std::string message;
-  std::string details;  // serialized google.rpc.Status, or empty
-  std::string payload;  // serialized response message, on OK
+  std::string details;     // serialized google.rpc.Status, or empty
+  std::string payload;     // serialized response message, on OK
   std::string request_id;  // x-tc-requestid trailer, or empty
   std::string error_code;  // x-tc-error-code trailer, or empty
 };

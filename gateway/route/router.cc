@@ -52,8 +52,8 @@ bool ParseTencentCloudPackage(absl::string_view package, std::string* service,
   absl::string_view v = parts[2];
   if (v.size() != 9 || v[0] != 'v' || !AllDigits(v.substr(1))) return false;
   *service = std::string(parts[1]);
-  *version = absl::StrCat(v.substr(1, 4), "-", v.substr(5, 2), "-",
-                          v.substr(7, 2));
+  *version =
+      absl::StrCat(v.substr(1, 4), "-", v.substr(5, 2), "-", v.substr(7, 2));
   return true;
 }
 
@@ -75,9 +75,9 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
 absl::Status Router::AddFiles(const DescriptorSet& set) {
   FileDescriptorSet files;
   if (!files.ParseFromString(set.bytes)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "descriptor set ", set.name,
-        " is not a serialized google.protobuf.FileDescriptorSet"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("descriptor set ", set.name,
+                     " is not a serialized google.protobuf.FileDescriptorSet"));
   }
   for (const FileDescriptorProto& file : files.file()) {
     std::string bytes = file.SerializeAsString();
@@ -89,12 +89,12 @@ absl::Status Router::AddFiles(const DescriptorSet& set) {
                        " differently from an earlier set"));
     }
     CollectErrors errors;
-    const FileDescriptor* built = pool_->BuildFileCollectingErrors(file, &errors);
+    const FileDescriptor* built =
+        pool_->BuildFileCollectingErrors(file, &errors);
     if (built == nullptr) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "descriptor set ", set.name, ": ", file.name(),
-          " does not build: ", errors.errors,
-          " (was it made with protoc --include_imports?)"));
+          "descriptor set ", set.name, ": ", file.name(), " does not build: ",
+          errors.errors, " (was it made with protoc --include_imports?)"));
     }
     AddRoutes(built);
   }
@@ -117,9 +117,9 @@ void Router::AddRoutes(const FileDescriptor* file) {
         route.version = version;
       }
       route.action = method->name();
-      Apply(service->options().GetExtension(
-                envelope::gateway::v1::service_route),
-            route);
+      Apply(
+          service->options().GetExtension(envelope::gateway::v1::service_route),
+          route);
       Apply(method->options().GetExtension(envelope::gateway::v1::method_route),
             route);
       route.untyped = untyped;

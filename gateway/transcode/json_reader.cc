@@ -70,7 +70,7 @@ class Reader {
     const FieldIndex& index = IndexOf(message->GetDescriptor());
     for (const auto& member : json.GetObject()) {
       absl::string_view name(member.name.GetString(),
-                            member.name.GetStringLength());
+                             member.name.GetStringLength());
       auto it = index.find(name);
       if (it == index.end()) {
         if (stats_ != nullptr) ++stats_->unknown_members;
@@ -174,7 +174,8 @@ class Reader {
       return absl::OkStatus();
     }
     double d = json.GetDouble();
-    if (std::trunc(d) != d || d < static_cast<double>(std::numeric_limits<T>::min()) ||
+    if (std::trunc(d) != d ||
+        d < static_cast<double>(std::numeric_limits<T>::min()) ||
         d > static_cast<double>(std::numeric_limits<T>::max())) {
       return Error(absl::StrCat("expected an integer, got ", d));
     }
@@ -211,17 +212,17 @@ class Reader {
   std::string path_;
 };
 
-#define ENVELOPE_SET_SCALAR(TYPE, Setter, Adder, read)           \
-  {                                                              \
-    TYPE value{};                                                \
-    absl::Status status = read(json, &value);                    \
-    if (!status.ok()) return status;                             \
-    if (add) {                                                   \
-      r->Adder(message, field, value);                           \
-    } else {                                                     \
-      r->Setter(message, field, value);                          \
-    }                                                            \
-    return absl::OkStatus();                                     \
+#define ENVELOPE_SET_SCALAR(TYPE, Setter, Adder, read) \
+  {                                                    \
+    TYPE value{};                                      \
+    absl::Status status = read(json, &value);          \
+    if (!status.ok()) return status;                   \
+    if (add) {                                         \
+      r->Adder(message, field, value);                 \
+    } else {                                           \
+      r->Setter(message, field, value);                \
+    }                                                  \
+    return absl::OkStatus();                           \
   }
 
 absl::Status Reader::ReadValue(const rapidjson::Value& json,
@@ -259,8 +260,8 @@ absl::Status Reader::ReadValue(const rapidjson::Value& json,
         const auto* value = field->enum_type()->FindValueByName(
             std::string(json.GetString(), json.GetStringLength()));
         if (value == nullptr) {
-          return Error(absl::StrCat("unknown enum value \"",
-                                    json.GetString(), "\""));
+          return Error(
+              absl::StrCat("unknown enum value \"", json.GetString(), "\""));
         }
         number = value->number();
       } else if (json.IsInt()) {
@@ -310,9 +311,9 @@ absl::Status JsonToMessage(absl::string_view json, Message* message,
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseFullPrecisionFlag>(json.data(), json.size());
   if (doc.HasParseError()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("not JSON: ", rapidjson::GetParseError_En(doc.GetParseError()),
-                     " at offset ", doc.GetErrorOffset()));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not JSON: ", rapidjson::GetParseError_En(doc.GetParseError()),
+        " at offset ", doc.GetErrorOffset()));
   }
   return JsonValueToMessage(doc, message, stats);
 }

@@ -117,9 +117,9 @@ void AppendValue(const Message& message, const FieldDescriptor* field,
     case FieldDescriptor::CPPTYPE_STRING: {
       std::string scratch;
       const std::string& s =
-          repeated ? r->GetRepeatedStringReference(message, field, index,
-                                                   &scratch)
-                   : r->GetStringReference(message, field, &scratch);
+          repeated
+              ? r->GetRepeatedStringReference(message, field, index, &scratch)
+              : r->GetStringReference(message, field, &scratch);
       if (field->type() == FieldDescriptor::TYPE_BYTES) {
         AppendString(absl::Base64Escape(s), out);
       } else {

@@ -2,9 +2,9 @@
 #define GATEWAY_TRANSCODE_TRANSCODE_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/string_view.h"
 #include "google/protobuf/message.h"
 #include "rapidjson/document.h"
 

@@ -80,9 +80,8 @@ absl::Status TransportStatus(const Transfer& t, CURLcode code) {
         absl::StrCat("upstream did not answer within ",
                      absl::FormatDuration(t.request.timeout), ": ", detail));
   }
-  return absl::UnavailableError(
-      absl::StrCat("upstream unreachable: ", curl_easy_strerror(code), " (",
-                   detail, ")"));
+  return absl::UnavailableError(absl::StrCat(
+      "upstream unreachable: ", curl_easy_strerror(code), " (", detail, ")"));
 }
 
 }  // namespace
@@ -165,7 +164,8 @@ class HttpClient::Loop {
       curl_multi_perform(multi_, &running);
       int queued = 0;
       while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
-        if (msg->msg == CURLMSG_DONE) Complete(msg->easy_handle, msg->data.result);
+        if (msg->msg == CURLMSG_DONE)
+          Complete(msg->easy_handle, msg->data.result);
       }
       curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
     }

@@ -47,10 +47,11 @@ Tc3Signature SignTc3(const Credentials& credentials, const Tc3Input& input) {
       "\nhost:", absl::AsciiStrToLower(input.host), "\n\n", kSignedHeaders,
       "\n", Sha256Hex(input.body));
   sig.credential_scope = absl::StrCat(date, "/", input.service, "/tc3_request");
-  sig.string_to_sign =
-      absl::StrCat(kAlgorithm, "\n", input.timestamp, "\n",
-                   sig.credential_scope, "\n", Sha256Hex(sig.canonical_request));
-  std::string key = HmacSha256(absl::StrCat("TC3", credentials.secret_key), date);
+  sig.string_to_sign = absl::StrCat(kAlgorithm, "\n", input.timestamp, "\n",
+                                    sig.credential_scope, "\n",
+                                    Sha256Hex(sig.canonical_request));
+  std::string key =
+      HmacSha256(absl::StrCat("TC3", credentials.secret_key), date);
   key = HmacSha256(key, input.service);
   key = HmacSha256(key, "tc3_request");
   sig.signature = absl::BytesToHexString(HmacSha256(key, sig.string_to_sign));

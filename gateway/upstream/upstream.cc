@@ -15,8 +15,8 @@ absl::string_view UrlAuthority(absl::string_view url) {
   size_t start = url.find("://");
   start = start == absl::string_view::npos ? 0 : start + 3;
   size_t end = url.find_first_of("/?#", start);
-  return url.substr(start, end == absl::string_view::npos ? url.npos
-                                                         : end - start);
+  return url.substr(start,
+                    end == absl::string_view::npos ? url.npos : end - start);
 }
 
 Upstream::Upstream(UpstreamOptions options) : options_(std::move(options)) {}
@@ -60,7 +60,8 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(ApiCall call) const {
   h.push_back(absl::StrCat("X-TC-Action: ", call.action));
   h.push_back(absl::StrCat("X-TC-Version: ", call.version));
   h.push_back(absl::StrCat("X-TC-Timestamp: ", timestamp));
-  if (!call.region.empty()) h.push_back(absl::StrCat("X-TC-Region: ", call.region));
+  if (!call.region.empty())
+    h.push_back(absl::StrCat("X-TC-Region: ", call.region));
   if (!call.language.empty()) {
     h.push_back(absl::StrCat("X-TC-Language: ", call.language));
   }
@@ -70,12 +71,11 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(ApiCall call) const {
           "no usable credentials to sign the upstream request");
     }
     const Credentials& credentials = *options_.credentials;
-    Tc3Signature signature =
-        SignTc3(credentials, {.service = call.service,
-                              .host = host,
-                              .content_type = kContentType,
-                              .body = call.body,
-                              .timestamp = timestamp});
+    Tc3Signature signature = SignTc3(credentials, {.service = call.service,
+                                                   .host = host,
+                                                   .content_type = kContentType,
+                                                   .body = call.body,
+                                                   .timestamp = timestamp});
     h.push_back(absl::StrCat("Authorization: ", signature.authorization));
     if (!credentials.session_token.empty()) {
       h.push_back(absl::StrCat("X-TC-Token: ", credentials.session_token));

@@ -48,12 +48,14 @@ absl::StatusOr<std::unique_ptr<Process>> StartGateway(
                                    "--endpoint=" + endpoint,
                                    "--region=ap-guangzhou"};
   argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-  return Process::Start(argv, {absl::StrCat("TENCENTCLOUD_SECRET_ID=", kSecretId),
-                               absl::StrCat("TENCENTCLOUD_SECRET_KEY=", secret_key),
-                               "TENCENTCLOUD_SESSION_TOKEN="});
+  return Process::Start(argv,
+                        {absl::StrCat("TENCENTCLOUD_SECRET_ID=", kSecretId),
+                         absl::StrCat("TENCENTCLOUD_SECRET_KEY=", secret_key),
+                         "TENCENTCLOUD_SESSION_TOKEN="});
 }
 
-std::string ExampleOutput(const std::string& product, const std::string& action) {
+std::string ExampleOutput(const std::string& product,
+                          const std::string& action) {
   std::ifstream in(absl::StrCat(SPECS_DIR, "/", product, "/examples.json"));
   std::stringstream text;
   text << in.rdbuf();
@@ -89,7 +91,8 @@ class GatewayTest : public ::testing::Test {
     gateway_ = gateway->release();
     channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
         gateway_->address(), grpc::InsecureChannelCredentials()));
-    auto router = Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+    auto router =
+        Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
     ASSERT_TRUE(router.ok());
     router_ = router->release();
   }
@@ -138,10 +141,9 @@ class GatewayTest : public ::testing::Test {
                      timeout);
   }
 
-  static UnaryResult CallUntyped(const std::string& action,
-                                 const std::string& params_json,
-                                 std::vector<std::pair<std::string, std::string>>
-                                     metadata = {}) {
+  static UnaryResult CallUntyped(
+      const std::string& action, const std::string& params_json,
+      std::vector<std::pair<std::string, std::string>> metadata = {}) {
     envelope::gateway::v1::CallRequest request;
     request.set_service("cvm");
     request.set_version("2017-03-12");
@@ -162,7 +164,8 @@ Process* GatewayTest::gateway_ = nullptr;
 std::shared_ptr<grpc::Channel>* GatewayTest::channel_ = nullptr;
 Router* GatewayTest::router_ = nullptr;
 
-constexpr char kDescribeZones[] = "/tencentcloud.cvm.v20170312.Cvm/DescribeZones";
+constexpr char kDescribeZones[] =
+    "/tencentcloud.cvm.v20170312.Cvm/DescribeZones";
 constexpr char kDescribeInstances[] =
     "/tencentcloud.cvm.v20170312.Cvm/DescribeInstances";
 
@@ -179,7 +182,8 @@ TEST_F(GatewayTest, TypedSuccessCarriesTheResponseAndRequestId) {
   got.Parse(json.c_str());
   want.Parse(ExampleOutput("cvm/v20170312", "DescribeZones").c_str());
   EXPECT_TRUE(got == want["Response"]) << json;
-  EXPECT_EQ(Trailer(result, "x-tc-requestid"), want["Response"]["RequestId"].GetString());
+  EXPECT_EQ(Trailer(result, "x-tc-requestid"),
+            want["Response"]["RequestId"].GetString());
   EXPECT_EQ(Trailer(result, "x-tc-error-code"), "");
 }
 
@@ -202,9 +206,11 @@ TEST_F(GatewayTest, TypedRequestIsSentInApiConventionsAndSigned) {
   EXPECT_STREQ(headers["x-tc-language"].GetString(), "en-US");
   EXPECT_STREQ(headers["content-type"].GetString(),
                "application/json; charset=utf-8");
-  EXPECT_EQ(std::string(headers["authorization"].GetString()).rfind(
-                absl::StrCat("TC3-HMAC-SHA256 Credential=", kSecretId, "/"), 0),
-            0u);
+  EXPECT_EQ(
+      std::string(headers["authorization"].GetString())
+          .rfind(absl::StrCat("TC3-HMAC-SHA256 Credential=", kSecretId, "/"),
+                 0),
+      0u);
   EXPECT_TRUE(request["signature_ok"].GetBool());
 }
 
@@ -222,13 +228,16 @@ TEST_F(GatewayTest, UntypedSuccessIsByteForByte) {
 }
 
 TEST_F(GatewayTest, UntypedKeeps64BitIntegersExact) {
-  Rule(R"({"action":"DescribeZones","response":{"TotalCount":18446744073709551615,"Big":-9223372036854775808,"RequestId":"r-64"}})");
+  Rule(
+      R"({"action":"DescribeZones","response":{"TotalCount":18446744073709551615,"Big":-9223372036854775808,"RequestId":"r-64"}})");
   UnaryResult result = CallUntyped("DescribeZones", "");
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   envelope::gateway::v1::CallResponse response;
   response.ParseFromString(result.response);
-  EXPECT_NE(response.response_json().find("18446744073709551615"), std::string::npos);
-  EXPECT_NE(response.response_json().find("-9223372036854775808"), std::string::npos);
+  EXPECT_NE(response.response_json().find("18446744073709551615"),
+            std::string::npos);
+  EXPECT_NE(response.response_json().find("-9223372036854775808"),
+            std::string::npos);
   EXPECT_EQ(response.request_id(), "r-64");
 }
 
@@ -289,8 +298,9 @@ TEST_F(GatewayTest, EverySeedCodeTypedAndUntyped) {
     const std::string message =
         absl::StrCat("seed ", seed.code, ": parameter `Limit` is involved");
     for (bool typed : {true, false}) {
-      Rule(absl::StrCat(R"({"action":"DescribeZones","times":1,"error":{"Code":")",
-                        seed.code, R"(","Message":")", message, R"("}})"));
+      Rule(absl::StrCat(
+          R"({"action":"DescribeZones","times":1,"error":{"Code":")", seed.code,
+          R"(","Message":")", message, R"("}})"));
       const bool chinese = seed.status == C::kNotFound;
       std::vector<std::pair<std::string, std::string>> metadata;
       if (chinese) metadata.emplace_back("x-tc-language", "zh-CN");
@@ -322,8 +332,9 @@ TEST_F(GatewayTest, SubCodesAndUnknownCodes) {
       {"Something.Unheard.Of", grpc::UNKNOWN},
   };
   for (const auto& c : cases) {
-    Rule(absl::StrCat(R"({"action":"DescribeZones","times":1,"error":{"Code":")",
-                      c.code, R"("}})"));
+    Rule(
+        absl::StrCat(R"({"action":"DescribeZones","times":1,"error":{"Code":")",
+                     c.code, R"("}})"));
     UnaryResult result = CallTyped(kDescribeZones, "{}");
     EXPECT_EQ(result.status.error_code(), c.want) << c.code;
     EXPECT_EQ(Trailer(result, "x-tc-error-code"), c.code);
@@ -336,7 +347,8 @@ TEST_F(GatewayTest, FaultsWithoutAnEnvelope) {
     grpc::StatusCode want;
     const char* says;
   } cases[] = {
-      {R"("status":503,"body":"<html>busy</html>")", grpc::UNAVAILABLE, "HTTP 503"},
+      {R"("status":503,"body":"<html>busy</html>")", grpc::UNAVAILABLE,
+       "HTTP 503"},
       {R"("status":400,"body":"bad")", grpc::INTERNAL, "HTTP 400"},
       {R"("status":401,"body":"")", grpc::UNAUTHENTICATED, "HTTP 401"},
       {R"("status":404,"body":"nope")", grpc::UNIMPLEMENTED, "HTTP 404"},
@@ -380,7 +392,8 @@ TEST_F(GatewayTest, GatewaySideRefusals) {
   UnaryResult unknown =
       CallUnary(*channel_, "/tencentcloud.cvm.v20170312.Cvm/Nope", "");
   EXPECT_EQ(unknown.status.error_code(), grpc::UNIMPLEMENTED);
-  UnaryResult garbage = CallUnary(*channel_, kDescribeInstances, "\xff\xff\xff");
+  UnaryResult garbage =
+      CallUnary(*channel_, kDescribeInstances, "\xff\xff\xff");
   EXPECT_EQ(garbage.status.error_code(), grpc::INVALID_ARGUMENT);
   UnaryResult bad_params = CallUntyped("DescribeZones", "[1,2]");
   EXPECT_EQ(bad_params.status.error_code(), grpc::INVALID_ARGUMENT);
@@ -420,7 +433,8 @@ TEST(GatewayProcessTest, WrongKeyIsARealSignatureFailure) {
   UnaryResult result = CallUnary(channel, kDescribeZones, "");
   EXPECT_EQ(result.status.error_code(), grpc::UNAUTHENTICATED);
   EXPECT_EQ(Trailer(result, "x-tc-error-code"), "AuthFailure.SignatureFailure");
-  EXPECT_EQ(result.status.error_message().find("the-wrong-key"), std::string::npos);
+  EXPECT_EQ(result.status.error_message().find("the-wrong-key"),
+            std::string::npos);
   EXPECT_EQ((*gateway)->Terminate(), 0);
 }
 
@@ -438,28 +452,34 @@ TEST(GatewayProcessTest, UnreachableUpstreamIsUnavailable) {
 TEST(GatewayProcessTest, CompanyApiLoadedFromADescriptorSet) {
   auto emulator = StartEmulator();
   ASSERT_NE(emulator, nullptr);
-  auto gateway = StartGateway(
-      emulator->address(),
-      {absl::StrCat("--descriptor-set=", ACME_DESCRIPTOR_SET),
-       "--error-domain=billing.acme.example"});
+  auto gateway =
+      StartGateway(emulator->address(),
+                   {absl::StrCat("--descriptor-set=", ACME_DESCRIPTOR_SET),
+                    "--error-domain=billing.acme.example"});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
-  Http("POST", emulator->address() + "/_emulator/rules",
-       R"({"action":"DescribeInvoice","times":1,"response":{"InvoiceId":"inv-1","AmountCents":9007199254740993,"RequestId":"r-acme"}})");
+  Http(
+      "POST", emulator->address() + "/_emulator/rules",
+      R"({"action":"DescribeInvoice","times":1,"response":{"InvoiceId":"inv-1","AmountCents":9007199254740993,"RequestId":"r-acme"}})");
   auto channel = grpc::CreateChannel((*gateway)->address(),
                                      grpc::InsecureChannelCredentials());
-  UnaryResult result =
-      CallUnary(channel, "/acme.billing.v1.Billing/GetInvoice", "\x0a\x05inv-1");
+  UnaryResult result = CallUnary(channel, "/acme.billing.v1.Billing/GetInvoice",
+                                 "\x0a\x05inv-1");
   ASSERT_TRUE(result.status.ok()) << result.status.error_message();
   EXPECT_EQ(Trailer(result, "x-tc-requestid"), "r-acme");
   rapidjson::Document requests;
-  requests.Parse(Http("GET", emulator->address() + "/_emulator/requests").body.c_str());
+  requests.Parse(
+      Http("GET", emulator->address() + "/_emulator/requests").body.c_str());
   ASSERT_EQ(requests.Size(), 1u);
-  EXPECT_STREQ(requests[0]["headers"]["x-tc-action"].GetString(), "DescribeInvoice");
-  EXPECT_STREQ(requests[0]["headers"]["x-tc-version"].GetString(), "2024-01-01");
+  EXPECT_STREQ(requests[0]["headers"]["x-tc-action"].GetString(),
+               "DescribeInvoice");
+  EXPECT_STREQ(requests[0]["headers"]["x-tc-version"].GetString(),
+               "2024-01-01");
   EXPECT_STREQ(requests[0]["body"].GetString(), R"({"InvoiceId":"inv-1"})");
-  Http("POST", emulator->address() + "/_emulator/rules",
-       R"({"action":"DescribeInvoice","times":1,"error":{"Code":"ResourceNotFound"}})");
-  UnaryResult failure = CallUnary(channel, "/acme.billing.v1.Billing/GetInvoice", "");
+  Http(
+      "POST", emulator->address() + "/_emulator/rules",
+      R"({"action":"DescribeInvoice","times":1,"error":{"Code":"ResourceNotFound"}})");
+  UnaryResult failure =
+      CallUnary(channel, "/acme.billing.v1.Billing/GetInvoice", "");
   ASSERT_EQ(failure.status.error_code(), grpc::NOT_FOUND);
   google::rpc::Status status;
   status.ParseFromString(failure.status.error_details());
@@ -495,9 +515,13 @@ TEST(GatewayProcessTest, BadStartUpStopsWithExitCode2AndOneClearLine) {
        {"TENCENTCLOUD_SECRET_ID=", "TENCENTCLOUD_SECRET_KEY="},
        "needs TENCENTCLOUD_SECRET_ID"},
       {{"--signing=magic"}, {}, "--signing"},
-      {{"--signing=none", "--descriptor-set=/nonexistent.pb"}, {}, "cannot read"},
+      {{"--signing=none", "--descriptor-set=/nonexistent.pb"},
+       {},
+       "cannot read"},
       {{"--signing=none", "--descriptor-set=" + junk}, {}, "junk.pb"},
-      {{"--signing=none", "--status-override=Foo=BAR"}, {}, "--status-override"},
+      {{"--signing=none", "--status-override=Foo=BAR"},
+       {},
+       "--status-override"},
       {{"--signing=none", "--region=AP GUANGZHOU"}, {}, "--region"},
   };
   for (const auto& c : cases) {

@@ -36,7 +36,8 @@ int ExitCode(int status) {
     }
   }
   std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  for (const std::string& arg : argv)
+    args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   execv(args[0], args.data());
   _exit(127);
@@ -72,11 +73,12 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(
   absl::Time deadline = absl::Now() + timeout;
   std::string& line = process->first_line_;
   while (line.empty() || line.back() != '\n') {
-    int left = static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
+    int left =
+        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
     pollfd p{out[0], POLLIN, 0};
     if (left <= 0 || poll(&p, 1, left) <= 0) {
-      return absl::DeadlineExceededError(
-          absl::StrCat(argv[0], " printed no address line: ", process->Stderr()));
+      return absl::DeadlineExceededError(absl::StrCat(
+          argv[0], " printed no address line: ", process->Stderr()));
     }
     char c;
     if (read(out[0], &c, 1) != 1) {

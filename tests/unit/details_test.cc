@@ -76,8 +76,8 @@ TEST(DetailsTest, RetryInfoForRequestLimitExceeded) {
   for (const char* code :
        {"RequestLimitExceeded", "RequestLimitExceeded.UinLimitExceeded"}) {
     google::rpc::RetryInfo retry;
-    auto status =
-        BuildErrorStatus(C::kResourceExhausted, code, "slow down", "r", Context());
+    auto status = BuildErrorStatus(C::kResourceExhausted, code, "slow down",
+                                   "r", Context());
     ASSERT_EQ(CountOf(status, &retry), 1) << code;
     EXPECT_EQ(retry.retry_delay().seconds(), 1);
     EXPECT_EQ(retry.retry_delay().nanos(), 500000000);
@@ -106,8 +106,8 @@ TEST(DetailsTest, BadRequestNamesTheFieldTheMessageNames) {
   ASSERT_EQ(CountOf(status, &bad), 1);
   ASSERT_EQ(bad.field_violations_size(), 1);
   EXPECT_EQ(bad.field_violations(0).field(), "Limit");
-  for (const char* code : {"InvalidParameter", "MissingParameter",
-                           "UnknownParameter.X"}) {
+  for (const char* code :
+       {"InvalidParameter", "MissingParameter", "UnknownParameter.X"}) {
     auto s = BuildErrorStatus(C::kInvalidArgument, code, "no field here", "r",
                               Context());
     google::rpc::BadRequest b;
@@ -119,9 +119,9 @@ TEST(DetailsTest, BadRequestNamesTheFieldTheMessageNames) {
 
 TEST(DetailsTest, ResourceInfoForResourceNotFound) {
   google::rpc::ResourceInfo resource;
-  auto status = BuildErrorStatus(C::kNotFound, "ResourceNotFound.InstanceNotExist",
-                                 "The instance `ins-1` does not exist.", "r",
-                                 Context());
+  auto status =
+      BuildErrorStatus(C::kNotFound, "ResourceNotFound.InstanceNotExist",
+                       "The instance `ins-1` does not exist.", "r", Context());
   ASSERT_EQ(CountOf(status, &resource), 1);
   EXPECT_EQ(resource.resource_type(), "InstanceNotExist");
   EXPECT_EQ(resource.resource_name(), "ins-1");

@@ -18,8 +18,7 @@ TEST(ParseEnvelopeTest, Success) {
   EXPECT_EQ(envelope->request_id, "r-1");
   EXPECT_EQ(envelope->response_text,
             R"({"TotalCount": 9007199254740993, "RequestId": "r-1"})");
-  EXPECT_EQ((*envelope->response)["TotalCount"].GetUint64(),
-            9007199254740993u);
+  EXPECT_EQ((*envelope->response)["TotalCount"].GetUint64(), 9007199254740993u);
 }
 
 TEST(ParseEnvelopeTest, Failure) {
@@ -60,7 +59,8 @@ TEST(ParseEnvelopeTest, EachMalformedShapeIsInternalSayingWhat) {
 TEST(ParseEnvelopeTest, MalformedMessageNeverQuotesTheBody) {
   auto envelope = ParseEnvelope("secret-token-abc123 is not json");
   ASSERT_FALSE(envelope.ok());
-  EXPECT_EQ(envelope.status().message().find("secret-token"), std::string::npos);
+  EXPECT_EQ(envelope.status().message().find("secret-token"),
+            std::string::npos);
 }
 
 TEST(FindMemberTextTest, SkipsNestedValuesAndStrings) {
@@ -122,7 +122,8 @@ TEST_F(InterpretTest, DryRunIsOkWithNoResponseButTheCodeTrailer) {
 
 TEST_F(InterpretTest, EnvelopeWinsOverTheHttpStatus) {
   Outcome outcome = Interpret(
-      500, R"({"Response":{"Error":{"Code":"InternalError","Message":"m"},"RequestId":"r"}})");
+      500,
+      R"({"Response":{"Error":{"Code":"InternalError","Message":"m"},"RequestId":"r"}})");
   EXPECT_EQ(outcome.code, C::kInternal);
   EXPECT_EQ(outcome.error_code, "InternalError");
 }

@@ -36,8 +36,9 @@ TEST(ErrorReasonTest, EverySeedCodeGivesAValidReason) {
 }
 
 TEST(ErrorReasonTest, LongCodesAreCutTo63WithoutTrailingUnderscore) {
-  std::string code = "FailedOperation.AVeryLongSubCodeThatKeepsGoing.AndGoing"
-                     "AndGoingUntilItIsFarTooLong";
+  std::string code =
+      "FailedOperation.AVeryLongSubCodeThatKeepsGoing.AndGoing"
+      "AndGoingUntilItIsFarTooLong";
   std::string reason = ErrorReason(code);
   EXPECT_LE(reason.size(), 63u);
   EXPECT_NE(reason.back(), '_');

@@ -27,12 +27,14 @@ TEST(RouterTest, ParsesTencentCloudPackages) {
                                        &version));
   EXPECT_EQ(service, "cvm");
   EXPECT_EQ(version, "2017-03-12");
-  EXPECT_FALSE(ParseTencentCloudPackage("tencentcloud.cvm", &service, &version));
+  EXPECT_FALSE(
+      ParseTencentCloudPackage("tencentcloud.cvm", &service, &version));
   EXPECT_FALSE(ParseTencentCloudPackage("tencentcloud.cvm.v2017031", &service,
                                         &version));
   EXPECT_FALSE(ParseTencentCloudPackage("tencentcloud.cvm.vABCDEFGH", &service,
                                         &version));
-  EXPECT_FALSE(ParseTencentCloudPackage("acme.cvm.v20170312", &service, &version));
+  EXPECT_FALSE(
+      ParseTencentCloudPackage("acme.cvm.v20170312", &service, &version));
 }
 
 TEST(RouterTest, RoutesEveryBundledProductByPackage) {
@@ -53,11 +55,11 @@ TEST(RouterTest, RoutesEveryBundledProductByPackage) {
         "tencentcloud.kms.v20190118.Kms", "tencentcloud.sts.v20180813.Sts",
         "tencentcloud.tag.v20180813.Tag", "tencentcloud.vpc.v20170312.Vpc",
         "envelope.gateway.v1.JsonApi"}) {
-    EXPECT_NE(std::find(services.begin(), services.end(), name),
-              services.end())
+    EXPECT_NE(std::find(services.begin(), services.end(), name), services.end())
         << name;
   }
-  const MethodRoute* untyped = (*router)->Find("/envelope.gateway.v1.JsonApi/Call");
+  const MethodRoute* untyped =
+      (*router)->Find("/envelope.gateway.v1.JsonApi/Call");
   ASSERT_NE(untyped, nullptr);
   EXPECT_TRUE(untyped->untyped);
   EXPECT_EQ((*router)->Find("/tencentcloud.cvm.v20170312.Cvm/NoSuchAction"),

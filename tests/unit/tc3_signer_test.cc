@@ -11,12 +11,12 @@ TEST(Tc3SignerTest, MatchesThePublishedVector) {
                           "Gu5t9xGARNpq86cd98joQYCN3EXAMPLE", ""};
   const std::string body =
       R"({"Limit": 1, "Filters": [{"Values": ["\u672a\u547d\u540d"], "Name": "instance-name"}]})";
-  Tc3Signature sig = SignTc3(credentials, {.service = "cvm",
-                                           .host = "cvm.tencentcloudapi.com",
-                                           .content_type =
-                                               "application/json; charset=utf-8",
-                                           .body = body,
-                                           .timestamp = 1551113065});
+  Tc3Signature sig =
+      SignTc3(credentials, {.service = "cvm",
+                            .host = "cvm.tencentcloudapi.com",
+                            .content_type = "application/json; charset=utf-8",
+                            .body = body,
+                            .timestamp = 1551113065});
   EXPECT_EQ(Sha256Hex(body),
             "35e9c5b0e3ae67532d3c9f17ead6c90222632e5b1ff7f6e89887f1398934f064");
   EXPECT_EQ(Sha256Hex(sig.canonical_request),
@@ -24,12 +24,13 @@ TEST(Tc3SignerTest, MatchesThePublishedVector) {
   EXPECT_EQ(sig.credential_scope, "2019-02-25/cvm/tc3_request");
   EXPECT_EQ(sig.signature,
             "72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168");
-  EXPECT_EQ(sig.authorization,
-            "TC3-HMAC-SHA256 "
-            "Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/"
-            "tc3_request, SignedHeaders=content-type;host, "
-            "Signature=72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a9"
-            "6525168");
+  EXPECT_EQ(
+      sig.authorization,
+      "TC3-HMAC-SHA256 "
+      "Credential=AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE/2019-02-25/cvm/"
+      "tc3_request, SignedHeaders=content-type;host, "
+      "Signature=72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a9"
+      "6525168");
 }
 
 TEST(Tc3SignerTest, EveryInputChangesTheSignature) {

@@ -39,9 +39,10 @@ TEST(MessageToJsonTest, ApiNamesAnd64BitNumbers) {
   message.mutable_placement()->set_project_id(0);
   std::string json;
   MessageToJson(message, &json);
-  EXPECT_EQ(json,
-            R"({"I64":-9223372036854775808,"U64":18446744073709551615,)"
-            R"("Ids":[9007199254740993],"Placement":{"Zone":"ap-guangzhou-3"}})");
+  EXPECT_EQ(
+      json,
+      R"({"I64":-9223372036854775808,"U64":18446744073709551615,)"
+      R"("Ids":[9007199254740993],"Placement":{"Zone":"ap-guangzhou-3"}})");
 }
 
 TEST(MessageToJsonTest, ScalarsEnumsBytesMapsAndEscapes) {
@@ -56,9 +57,10 @@ TEST(MessageToJsonTest, ScalarsEnumsBytesMapsAndEscapes) {
   (*message.mutable_by_id())[3] = "three";
   std::string json;
   MessageToJson(message, &json);
-  EXPECT_TRUE(SameJson(json, R"({"Dbl":0.1,"Flt":1.5,"Flag":false,)"
-                             R"("Text":"a\"b\\c\n\u0001未命名","Blob":"AP8=",)"
-                             R"("Color":"GREEN","Counts":{"k":7},"ById":{"3":"three"}})"))
+  EXPECT_TRUE(SameJson(
+      json, R"({"Dbl":0.1,"Flt":1.5,"Flag":false,)"
+            R"("Text":"a\"b\\c\n\u0001未命名","Blob":"AP8=",)"
+            R"("Color":"GREEN","Counts":{"k":7},"ById":{"3":"three"}})"))
       << json;
 }
 
@@ -98,9 +100,9 @@ TEST(JsonToMessageTest, NullIsUnsetAndUnknownMembersAreCounted) {
 
 TEST(JsonToMessageTest, AcceptsProtoFieldNamesAndQuotedIntegers) {
   AllTypes message;
-  ASSERT_TRUE(JsonToMessage(R"({"i64":"-12","U64":"18446744073709551615"})",
-                            &message)
-                  .ok());
+  ASSERT_TRUE(
+      JsonToMessage(R"({"i64":"-12","U64":"18446744073709551615"})", &message)
+          .ok());
   EXPECT_EQ(message.i64(), -12);
   EXPECT_EQ(message.u64(), 18446744073709551615ULL);
 }
@@ -113,7 +115,8 @@ TEST(JsonToMessageTest, ErrorsNameTheMemberPath) {
       {R"({"InstanceSet":[{},{},{},{"Zone":5}]})",
        "InstanceSet[3].Zone: expected string, got number"},
       {R"({"Placement":{"ProjectId":"x"}})",
-       "Placement.ProjectId: expected an integer, got a string that is not one"},
+       "Placement.ProjectId: expected an integer, got a string that is not "
+       "one"},
       {R"({"I32":4294967296})", "I32: integer 4294967296 out of range"},
       {R"({"U32":-1})", "U32: integer -1 out of range"},
       {R"({"I64":1.5})", "I64: expected an integer, got 1.5"},
@@ -138,7 +141,8 @@ TEST(JsonToMessageTest, ErrorsNameTheMemberPath) {
 // The generated Tencent Cloud protos, as dynamic messages: what the gateway
 // really transcodes.
 TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {
-  auto router = Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+  auto router =
+      Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
   ASSERT_TRUE(router.ok()) << router.status();
   const MethodRoute* route =
       (*router)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeInstances");
@@ -156,7 +160,8 @@ TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {
   std::string back;
   MessageToJson(*response, &back);
   // null became absent; everything else survived.
-  EXPECT_TRUE(SameJson(back,
+  EXPECT_TRUE(SameJson(
+      back,
       R"({"TotalCount":1,"InstanceSet":[{"InstanceId":"ins-1","CPU":4,)"
       R"("Memory":8,"Placement":{"Zone":"ap-guangzhou-3","ProjectId":0},)"
       R"("DataDisks":[{"DiskSize":50,"DeleteWithInstance":true}]}],"RequestId":"r-1"})"))

@@ -51,13 +51,23 @@ void AppendDetail(const google::protobuf::Any& any, std::string* out) {
 }
 
 const char* CodeName(grpc::StatusCode code) {
-  static const char* kNames[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",
-      "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
-      "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED",  "OUT_OF_RANGE",
-      "UNIMPLEMENTED", "INTERNAL",       "UNAVAILABLE",
-      "DATA_LOSS",     "UNAUTHENTICATED"};
+  static const char* kNames[] = {"OK",
+                                 "CANCELLED",
+                                 "UNKNOWN",
+                                 "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED",
+                                 "NOT_FOUND",
+                                 "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED",
+                                 "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION",
+                                 "ABORTED",
+                                 "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED",
+                                 "INTERNAL",
+                                 "UNAVAILABLE",
+                                 "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
   int i = static_cast<int>(code);
   return i >= 0 && i <= 16 ? kNames[i] : "?";
 }
@@ -94,16 +104,17 @@ UnaryResult CallUnary(
 std::string DescribeTrailers(const UnaryResult& result) {
   std::string out;
   for (const auto& [key, value] : result.trailers) {
-    if (key.rfind("x-tc-", 0) == 0) absl::StrAppend(&out, "  ", key, ": ", value, "\n");
+    if (key.rfind("x-tc-", 0) == 0)
+      absl::StrAppend(&out, "  ", key, ": ", value, "\n");
   }
   return out;
 }
 
 std::string DescribeFailure(const UnaryResult& result) {
-  std::string out = absl::StrCat(
-      "code: ", CodeName(result.status.error_code()), " (",
-      static_cast<int>(result.status.error_code()), ")\nmessage: ",
-      result.status.error_message(), "\n");
+  std::string out =
+      absl::StrCat("code: ", CodeName(result.status.error_code()), " (",
+                   static_cast<int>(result.status.error_code()),
+                   ")\nmessage: ", result.status.error_message(), "\n");
   google::rpc::Status status;
   if (!result.status.error_details().empty() &&
       status.ParseFromString(result.status.error_details())) {

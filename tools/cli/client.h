@@ -21,12 +21,11 @@ struct UnaryResult {
 
 // One unary call by method path ("/pkg.Service/Method") with raw bytes, as
 // any gRPC client would make it.
-UnaryResult CallUnary(const std::shared_ptr<grpc::Channel>& channel,
-                      const std::string& method,
-                      const std::string& request,
-                      const std::vector<std::pair<std::string, std::string>>&
-                          metadata = {},
-                      absl::Duration timeout = absl::Seconds(30));
+UnaryResult CallUnary(
+    const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
+    const std::string& request,
+    const std::vector<std::pair<std::string, std::string>>& metadata = {},
+    absl::Duration timeout = absl::Seconds(30));
 
 // Human-readable status: code, message, each decoded google.rpc detail, and
 // the trailers.

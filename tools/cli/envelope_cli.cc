@@ -118,9 +118,9 @@ int Run(std::vector<char*> args) {
   std::string path = absl::StrCat("/", route->method->service()->full_name(),
                                   "/", route->method->name());
   std::cout << "call " << path << "\n";
-  return PrintResult(CallUnary(channel, path, request, metadata,
-                               absl::GetFlag(FLAGS_timeout)),
-                     route);
+  return PrintResult(
+      CallUnary(channel, path, request, metadata, absl::GetFlag(FLAGS_timeout)),
+      route);
 }
 
 }  // namespace

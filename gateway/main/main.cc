@@ -7,10 +7,12 @@
 #include <iostream>
 #include <sstream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "gateway/front/server.h"
 #include "gateway/route/bundled_descriptors.h"
@@ -192,26 +194,56 @@ int Run() {
 
 namespace {
 
-// absl flags are spelled with underscores; users and the docs write
-// --descriptor-set. Accept both.
-void NormalizeFlagNames(int argc, char** argv) {
+// Flags whose values add up when the flag is repeated
+// (--descriptor-set=a.pb --descriptor-set=b.pb), as users of other tools
+// expect; absl would keep only the last.
+constexpr absl::string_view kListFlags[] = {
+    "listen", "descriptor_set", "status_override", "service_endpoint"};
+
+// Rewrites argv: dashes in flag names become underscores (absl's spelling;
+// users and the docs write --descriptor-set) and repeated list flags are
+// merged into one comma-separated value.
+std::vector<std::string> NormalizeArgs(int argc, char** argv) {
+  std::vector<std::string> args = {argv[0]};
+  absl::flat_hash_map<std::string, size_t> list_positions;
+  bool flags_done = false;
   for (int i = 1; i < argc; ++i) {
-    absl::string_view arg(argv[i]);
-    if (arg == "--") break;
-    if (arg.size() < 3 || arg.substr(0, 2) != "--") continue;
-    for (char* c = argv[i] + 2; *c != '\0' && *c != '='; ++c) {
-      if (*c == '-') *c = '_';
+    std::string arg = argv[i];
+    if (arg == "--") flags_done = true;
+    if (flags_done || arg.size() < 3 || arg.substr(0, 2) != "--") {
+      args.push_back(arg);
+      continue;
     }
+    size_t eq = arg.find('=');
+    std::string name = arg.substr(2, eq == std::string::npos ? eq : eq - 2);
+    absl::StrReplaceAll({{"-", "_"}}, &name);
+    std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
+    bool is_list = std::find(std::begin(kListFlags), std::end(kListFlags),
+                             name) != std::end(kListFlags);
+    if (is_list && eq != std::string::npos) {
+      auto [it, fresh] = list_positions.emplace(name, args.size());
+      if (!fresh) {
+        absl::StrAppend(&args[it->second], ",", value);
+        continue;
+      }
+    }
+    args.push_back(eq == std::string::npos
+                       ? "--" + name
+                       : absl::StrCat("--", name, "=", value));
   }
+  return args;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  NormalizeFlagNames(argc, argv);
+  std::vector<std::string> args = NormalizeArgs(argc, argv);
+  std::vector<char*> arg_pointers;
+  for (std::string& arg : args) arg_pointers.push_back(arg.data());
   absl::SetProgramUsageMessage(
       "gRPC sidecar for envelope-style JSON APIs (Tencent Cloud API 3.0).\n"
       "  envelope-gateway --endpoint=http://127.0.0.1:8080 --signing=none");
-  absl::ParseCommandLine(argc, argv);
+  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()),
+                         arg_pointers.data());
   return envelope::Run();
 }

@@ -455,6 +455,7 @@ TEST(GatewayProcessTest, CompanyApiLoadedFromADescriptorSet) {
   auto gateway =
       StartGateway(emulator->address(),
                    {absl::StrCat("--descriptor-set=", ACME_DESCRIPTOR_SET),
+                    absl::StrCat("--descriptor-set=", ORDERS_DESCRIPTOR_SET),
                     "--error-domain=billing.acme.example"});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   Http(
@@ -487,6 +488,19 @@ TEST(GatewayProcessTest, CompanyApiLoadedFromADescriptorSet) {
   ASSERT_EQ(Unpack(status, &info), 1);
   EXPECT_EQ(info.domain(), "billing.acme.example");
   EXPECT_EQ(info.metadata().at("service"), "billing");
+
+  // The second, repeated --descriptor-set is routed too.
+  Http(
+      "POST", emulator->address() + "/_emulator/rules",
+      R"({"action":"DescribeOrders","times":1,"response":{"OrderIds":["o-1"]}})");
+  UnaryResult orders =
+      CallUnary(channel, "/acme.orders.v1.Orders/DescribeOrders", "\x08\x02");
+  ASSERT_TRUE(orders.status.ok()) << orders.status.error_message();
+  requests.Parse(
+      Http("GET", emulator->address() + "/_emulator/requests").body.c_str());
+  const auto& last = requests[requests.Size() - 1];
+  EXPECT_STREQ(last["headers"]["x-tc-version"].GetString(), "2024-02-02");
+  EXPECT_STREQ(last["body"].GetString(), R"({"Limit":2})");
 }
 
 TEST(GatewayProcessTest, StatusOverridesApply) {

@@ -34,6 +34,8 @@ envelope_cc_proto(${GOOGLEAPIS_PROTO_DIR} google/rpc/status.proto ENVELOPE_PROTO
 envelope_cc_proto(${GOOGLEAPIS_PROTO_DIR} google/rpc/error_details.proto ENVELOPE_PROTO_SRCS)
 envelope_cc_proto(${PROTO_SRC_DIR} envelope/gateway/v1/options.proto ENVELOPE_PROTO_SRCS)
 envelope_cc_proto(${PROTO_SRC_DIR} envelope/gateway/v1/json_api.proto ENVELOPE_PROTO_SRCS GRPC)
+envelope_cc_proto(${PROTO_SRC_DIR} grpc/reflection/v1alpha/reflection.proto ENVELOPE_PROTO_SRCS GRPC)
+envelope_cc_proto(${PROTO_SRC_DIR} grpc/reflection/v1/reflection.proto ENVELOPE_PROTO_SRCS GRPC)
 
 add_library(envelope_protos ${ENVELOPE_PROTO_SRCS})
 target_include_directories(envelope_protos PUBLIC ${PROTO_GEN_DIR})

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/front/reflection.h"
 
 namespace envelope {
 namespace {
@@ -142,10 +143,16 @@ class GatewayServer::Service : public grpc::CallbackGenericService {
 };
 
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
-    const ServerOptions& options, Dispatcher* dispatcher) {
+    const ServerOptions& options, const Router* router,
+    Dispatcher* dispatcher) {
   std::unique_ptr<GatewayServer> server(new GatewayServer());
   server->service_ = std::make_unique<Service>(dispatcher);
+  server->reflection_ = std::make_unique<ReflectionServices>(
+      &router->pool(), router->ServiceNames());
   grpc::ServerBuilder builder;
+  for (grpc::Service* service : server->reflection_->services()) {
+    builder.RegisterService(service);
+  }
   server->ports_.resize(options.listen.size());
   for (size_t i = 0; i < options.listen.size(); ++i) {
     builder.AddListeningPort(options.listen[i],

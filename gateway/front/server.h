@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/route/dispatcher.h"
+#include "gateway/route/router.h"
 
 namespace grpc {
 class Server;
@@ -23,10 +24,15 @@ struct ServerOptions {
 
 // The gRPC front: one callback generic service that hands every call to the
 // dispatcher, without a thread per call and without blocking.
+class ReflectionServices;
+
 class GatewayServer {
  public:
+  // Serves every route of `router` through `dispatcher`, and server
+  // reflection over the router's descriptors. Both must outlive the server.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
-      const ServerOptions& options, Dispatcher* dispatcher);
+      const ServerOptions& options, const Router* router,
+      Dispatcher* dispatcher);
   ~GatewayServer();
 
   // The TCP port of each listen address (0 for unix sockets).
@@ -41,6 +47,7 @@ class GatewayServer {
   GatewayServer() = default;
 
   std::unique_ptr<Service> service_;
+  std::unique_ptr<ReflectionServices> reflection_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
 };

@@ -166,7 +166,7 @@ int Run() {
   server_options.listen = absl::GetFlag(FLAGS_listen);
   server_options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
   absl::StatusOr<std::unique_ptr<GatewayServer>> server =
-      GatewayServer::Start(server_options, &dispatcher);
+      GatewayServer::Start(server_options, router->get(), &dispatcher);
   if (!server.ok()) ConfigError(server.status().message());
   for (size_t i = 0; i < server_options.listen.size(); ++i) {
     std::string address = server_options.listen[i];

@@ -1,0 +1,146 @@
+// Server reflection as a client tool uses it: list the services, fetch the
+// file of a method with its imports, build a pool from the answer, and find
+// the method and the API's member names in it.
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "grpc/reflection/v1/reflection.grpc.pb.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
+#include "gtest/gtest.h"
+#include "tests/integration/process.h"
+
+namespace envelope {
+namespace {
+
+template <typename Reflection>
+class ReflectionClient {
+ public:
+  using Request = typename Reflection::ServerReflectionRequest;
+  using Response = typename Reflection::ServerReflectionResponse;
+
+  explicit ReflectionClient(const std::shared_ptr<grpc::Channel>& channel)
+      : stub_(Reflection::ServerReflection::NewStub(channel)),
+        stream_(stub_->ServerReflectionInfo(&context_)) {}
+
+  ~ReflectionClient() {
+    stream_->WritesDone();
+    EXPECT_TRUE(stream_->Finish().ok());
+  }
+
+  Response Ask(const Request& request) {
+    EXPECT_TRUE(stream_->Write(request));
+    Response response;
+    EXPECT_TRUE(stream_->Read(&response));
+    return response;
+  }
+
+  std::vector<std::string> Services() {
+    Request request;
+    request.set_list_services("*");
+    std::vector<std::string> names;
+    Response response = Ask(request);
+    for (const auto& s : response.list_services_response().service()) {
+      names.push_back(s.name());
+    }
+    return names;
+  }
+
+  // Builds the files of the answer into `pool`, imports first.
+  bool LoadSymbol(const std::string& symbol,
+                  google::protobuf::DescriptorPool* pool) {
+    Request request;
+    request.set_file_containing_symbol(symbol);
+    Response response = Ask(request);
+    if (!response.has_file_descriptor_response()) return false;
+    std::vector<google::protobuf::FileDescriptorProto> files;
+    for (const auto& bytes :
+         response.file_descriptor_response().file_descriptor_proto()) {
+      files.emplace_back().ParseFromString(bytes);
+    }
+    // Add until everything built: the order of the answer is not promised.
+    for (size_t round = 0; round < files.size(); ++round) {
+      for (const auto& file : files) {
+        if (pool->FindFileByName(file.name()) == nullptr) {
+          pool->BuildFile(file);
+        }
+      }
+    }
+    return pool->FindFileContainingSymbol(symbol) != nullptr;
+  }
+
+ private:
+  std::unique_ptr<typename Reflection::ServerReflection::Stub> stub_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientReaderWriter<Request, Response>> stream_;
+};
+
+struct V1Alpha {
+  using ServerReflection = grpc::reflection::v1alpha::ServerReflection;
+  using ServerReflectionRequest =
+      grpc::reflection::v1alpha::ServerReflectionRequest;
+  using ServerReflectionResponse =
+      grpc::reflection::v1alpha::ServerReflectionResponse;
+};
+struct V1 {
+  using ServerReflection = grpc::reflection::v1::ServerReflection;
+  using ServerReflectionRequest = grpc::reflection::v1::ServerReflectionRequest;
+  using ServerReflectionResponse =
+      grpc::reflection::v1::ServerReflectionResponse;
+};
+
+template <typename T>
+class ReflectionTest : public ::testing::Test {};
+using Versions = ::testing::Types<V1Alpha, V1>;
+TYPED_TEST_SUITE(ReflectionTest, Versions);
+
+TYPED_TEST(ReflectionTest, ListsAndDescribesBundledAndLoadedServices) {
+  auto gateway = testing::Process::Start(
+      {GATEWAY_BIN, "--listen=127.0.0.1:0", "--signing=none",
+       "--endpoint=http://127.0.0.1:1",
+       absl::StrCat("--descriptor-set=", ACME_DESCRIPTOR_SET)});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto channel = grpc::CreateChannel((*gateway)->address(),
+                                     grpc::InsecureChannelCredentials());
+  ReflectionClient<TypeParam> client(channel);
+
+  std::vector<std::string> services = client.Services();
+  for (const char* name :
+       {"tencentcloud.cvm.v20170312.Cvm", "tencentcloud.vpc.v20170312.Vpc",
+        "envelope.gateway.v1.JsonApi", "acme.billing.v1.Billing",
+        "grpc.reflection.v1alpha.ServerReflection"}) {
+    EXPECT_NE(std::find(services.begin(), services.end(), name), services.end())
+        << name;
+  }
+
+  google::protobuf::DescriptorPool pool;
+  ASSERT_TRUE(client.LoadSymbol(
+      "tencentcloud.cvm.v20170312.Cvm.DescribeInstances", &pool));
+  const auto* method =
+      pool.FindMethodByName("tencentcloud.cvm.v20170312.Cvm.DescribeInstances");
+  ASSERT_NE(method, nullptr);
+  const auto* limit = method->input_type()->FindFieldByName("limit");
+  ASSERT_NE(limit, nullptr);
+  EXPECT_EQ(limit->json_name(), "Limit");
+  EXPECT_TRUE(limit->has_presence());
+
+  // Loaded at start-up, with its import of the route options.
+  ASSERT_TRUE(client.LoadSymbol("acme.billing.v1.Billing", &pool));
+  EXPECT_NE(pool.FindMethodByName("acme.billing.v1.Billing.GetInvoice"),
+            nullptr);
+
+  typename TypeParam::ServerReflectionRequest missing;
+  missing.set_file_containing_symbol("no.such.Symbol");
+  auto answer = client.Ask(missing);
+  ASSERT_TRUE(answer.has_error_response());
+  EXPECT_EQ(answer.error_response().error_code(),
+            static_cast<int>(grpc::StatusCode::NOT_FOUND));
+
+  typename TypeParam::ServerReflectionRequest by_name;
+  by_name.set_file_by_filename("envelope/gateway/v1/json_api.proto");
+  EXPECT_TRUE(client.Ask(by_name).has_file_descriptor_response());
+}
+
+}  // namespace
+}  // namespace envelope

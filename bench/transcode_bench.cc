@@ -39,6 +39,13 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
+// What RunSpecifiedBenchmarks gives its own console reporter (--benchmark_color,
+// --benchmark_counters_tabular, a terminal or not); exported by libbenchmark
+// 1.7 but not declared in its header.
+namespace benchmark::internal {
+ConsoleReporter::OutputOptions GetOutputOptions(bool force_no_color);
+}  // namespace benchmark::internal
+
 #ifndef SPECS_DIR
 #define SPECS_DIR "third_party/tencentcloud-specs"
 #endif
@@ -251,6 +258,9 @@ std::string Name(const std::string& direction, const std::string& input,
 // ratio table.
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  RatioReporter()
+      : ConsoleReporter(benchmark::internal::GetOutputOptions(false)) {}
+
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;

@@ -9,9 +9,14 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "gateway/transcode/json_internal.h"
 #include "gateway/transcode/transcode.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/reflection.h"
 #include "rapidjson/error/en.h"
 
@@ -25,21 +30,25 @@ using google::protobuf::Reflection;
 using FieldIndex = absl::flat_hash_map<std::string, const FieldDescriptor*>;
 
 // Member name -> field, built once per message type.
-const FieldIndex& IndexOf(const Descriptor* descriptor) {
-  static absl::Mutex mu;
-  static auto* indexes ABSL_GUARDED_BY(mu) =
-      new absl::flat_hash_map<const Descriptor*, std::unique_ptr<FieldIndex>>;
-  absl::MutexLock lock(&mu);
-  auto& slot = (*indexes)[descriptor];
-  if (slot == nullptr) {
-    slot = std::make_unique<FieldIndex>();
-    for (int i = 0; i < descriptor->field_count(); ++i) {
-      const FieldDescriptor* field = descriptor->field(i);
-      slot->emplace(field->json_name(), field);
-      slot->emplace(field->name(), field);
-    }
+FieldIndex BuildFieldIndex(const Descriptor* descriptor) {
+  FieldIndex index;
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    index.emplace(field->json_name(), field);
+    index.emplace(field->name(), field);
   }
-  return *slot;
+  return index;
+}
+
+const FieldIndex& IndexOf(const Descriptor* descriptor) {
+  return json_internal::CachedPerDescriptor<FieldIndex, BuildFieldIndex>(
+      descriptor);
+}
+
+// google.protobuf.Value is the one type for which JSON null is a value.
+bool HoldsJsonValue(const FieldDescriptor* field) {
+  return field->message_type() != nullptr &&
+         field->message_type()->full_name() == "google.protobuf.Value";
 }
 
 const char* KindOf(const rapidjson::Value& v) {
@@ -66,6 +75,9 @@ class Reader {
   explicit Reader(JsonReadStats* stats) : stats_(stats) {}
 
   absl::Status ReadMessage(const rapidjson::Value& json, Message* message) {
+    if (json_internal::IsWellKnown(message->GetDescriptor())) {
+      return ReadWellKnown(json, message);
+    }
     if (!json.IsObject()) return Mismatch("object", json);
     const FieldIndex& index = IndexOf(message->GetDescriptor());
     for (const auto& member : json.GetObject()) {
@@ -76,26 +88,43 @@ class Reader {
         if (stats_ != nullptr) ++stats_->unknown_members;
         continue;
       }
-      if (member.value.IsNull()) continue;  // null = unset
-      size_t mark = PushPath(name);
+      if (member.value.IsNull() && !HoldsJsonValue(it->second)) {
+        continue;  // null = unset
+      }
+      path_.push_back({.member = name});
       absl::Status status = ReadField(member.value, it->second, message);
       if (!status.ok()) return status;
-      path_.resize(mark);
+      path_.pop_back();
     }
     return absl::OkStatus();
   }
 
  private:
-  size_t PushPath(absl::string_view name) {
-    size_t mark = path_.size();
-    if (!path_.empty()) path_.push_back('.');
-    path_.append(name.data(), name.size());
-    return mark;
+  // One step of the path to the value being read; rendered only for an
+  // error, so reading costs a push and a pop per member.
+  struct Step {
+    absl::string_view member;  // "Placement"
+    int index = -1;            // [3]
+    absl::string_view key;     // ["k"] of a map
+  };
+
+  std::string PathText() const {
+    std::string text;
+    for (const Step& step : path_) {
+      if (!step.member.empty()) {
+        if (!text.empty()) text.push_back('.');
+        text.append(step.member.data(), step.member.size());
+      } else if (step.index >= 0) {
+        absl::StrAppend(&text, "[", step.index, "]");
+      } else {
+        absl::StrAppend(&text, "[\"", step.key, "\"]");
+      }
+    }
+    return text.empty() ? "(root)" : text;
   }
 
   absl::Status Error(absl::string_view what) const {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path_.empty() ? "(root)" : path_, ": ", what));
+    return absl::InvalidArgumentError(absl::StrCat(PathText(), ": ", what));
   }
 
   absl::Status Mismatch(absl::string_view expected,
@@ -110,12 +139,13 @@ class Reader {
     if (!json.IsArray()) return Mismatch("array", json);
     size_t i = 0;
     for (const auto& element : json.GetArray()) {
-      size_t mark = path_.size();
-      absl::StrAppend(&path_, "[", i++, "]");
-      if (element.IsNull()) return Error("null is not allowed in an array");
+      path_.push_back({.index = static_cast<int>(i++)});
+      if (element.IsNull() && !HoldsJsonValue(field)) {
+        return Error("null is not allowed in an array");
+      }
       absl::Status status = ReadValue(element, field, message, true);
       if (!status.ok()) return status;
-      path_.resize(mark);
+      path_.pop_back();
     }
     return absl::OkStatus();
   }
@@ -125,8 +155,9 @@ class Reader {
     if (!json.IsObject()) return Mismatch("object", json);
     const Reflection* r = message->GetReflection();
     for (const auto& member : json.GetObject()) {
-      size_t mark = path_.size();
-      absl::StrAppend(&path_, "[\"", member.name.GetString(), "\"]");
+      path_.push_back(
+          {.key = absl::string_view(member.name.GetString(),
+                                    member.name.GetStringLength())});
       Message* entry = r->AddMessage(message, field);
       const FieldDescriptor* key = entry->GetDescriptor()->map_key();
       // Map keys are strings in JSON, whatever the key type.
@@ -139,7 +170,7 @@ class Reader {
                            entry, false);
       }
       if (!status.ok()) return status;
-      path_.resize(mark);
+      path_.pop_back();
     }
     return absl::OkStatus();
   }
@@ -208,8 +239,15 @@ class Reader {
                          const FieldDescriptor* field, Message* message,
                          bool add);
 
+  // Well-known types, in their proto3 JSON forms.
+  absl::Status ReadWellKnown(const rapidjson::Value& json, Message* message);
+  absl::Status ReadTimestamp(const rapidjson::Value& json, Message* message);
+  absl::Status ReadDuration(const rapidjson::Value& json, Message* message);
+  absl::Status ReadStructValue(const rapidjson::Value& json, Message* message);
+  absl::Status ReadAny(const rapidjson::Value& json, Message* message);
+
   JsonReadStats* stats_;
-  std::string path_;
+  std::vector<Step> path_;
 };
 
 #define ENVELOPE_SET_SCALAR(TYPE, Setter, Adder, read) \
@@ -298,6 +336,150 @@ absl::Status Reader::ReadValue(const rapidjson::Value& json,
 }
 
 #undef ENVELOPE_SET_SCALAR
+
+absl::Status Reader::ReadWellKnown(const rapidjson::Value& json,
+                                   Message* message) {
+  const std::string& name = message->GetDescriptor()->full_name();
+  const Reflection* r = message->GetReflection();
+  const Descriptor* d = message->GetDescriptor();
+  if (name == "google.protobuf.Timestamp") return ReadTimestamp(json, message);
+  if (name == "google.protobuf.Duration") return ReadDuration(json, message);
+  if (name == "google.protobuf.Any") return ReadAny(json, message);
+  if (name == "google.protobuf.Value") return ReadStructValue(json, message);
+  if (name == "google.protobuf.Struct") {
+    if (!json.IsObject()) return Mismatch("object", json);
+    return ReadMap(json, d->FindFieldByName("fields"), message);
+  }
+  if (name == "google.protobuf.ListValue") {
+    return ReadField(json, d->FindFieldByName("values"), message);
+  }
+  if (name == "google.protobuf.FieldMask") {
+    if (!json.IsString()) return Mismatch("string", json);
+    const FieldDescriptor* paths = d->FindFieldByName("paths");
+    for (absl::string_view path : absl::StrSplit(
+             absl::string_view(json.GetString(), json.GetStringLength()), ',',
+             absl::SkipEmpty())) {
+      r->AddString(message, paths, json_internal::CamelToSnake(path));
+    }
+    return absl::OkStatus();
+  }
+  // A wrapper: the JSON is the wrapped value.
+  return ReadValue(json, d->FindFieldByName("value"), message, false);
+}
+
+absl::Status Reader::ReadTimestamp(const rapidjson::Value& json,
+                                   Message* message) {
+  if (!json.IsString()) return Mismatch("RFC 3339 timestamp string", json);
+  absl::Time time;
+  std::string error;
+  if (!absl::ParseTime(absl::RFC3339_full, json.GetString(), &time, &error)) {
+    return Error(absl::StrCat("not an RFC 3339 timestamp: ", error));
+  }
+  const int64_t seconds = absl::ToUnixSeconds(time);
+  const Descriptor* d = message->GetDescriptor();
+  message->GetReflection()->SetInt64(message, d->FindFieldByName("seconds"),
+                                     seconds);
+  message->GetReflection()->SetInt32(
+      message, d->FindFieldByName("nanos"),
+      static_cast<int32_t>(
+          absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ReadDuration(const rapidjson::Value& json,
+                                  Message* message) {
+  if (!json.IsString()) return Mismatch("duration string like \"1.5s\"", json);
+  absl::string_view text(json.GetString(), json.GetStringLength());
+  if (!absl::ConsumeSuffix(&text, "s")) {
+    return Error("a duration ends with \"s\"");
+  }
+  const bool negative = absl::ConsumePrefix(&text, "-");
+  std::pair<absl::string_view, absl::string_view> parts =
+      absl::StrSplit(text, absl::MaxSplits('.', 1));
+  int64_t seconds = 0;
+  int64_t nanos = 0;
+  std::string fraction(parts.second);
+  if (fraction.size() > 9 || !absl::SimpleAtoi(parts.first, &seconds) ||
+      (!fraction.empty() &&
+       !absl::SimpleAtoi(fraction + std::string(9 - fraction.size(), '0'),
+                         &nanos))) {
+    return Error(absl::StrCat("not a duration: \"", json.GetString(), "\""));
+  }
+  const Descriptor* d = message->GetDescriptor();
+  message->GetReflection()->SetInt64(message, d->FindFieldByName("seconds"),
+                                     negative ? -seconds : seconds);
+  message->GetReflection()->SetInt32(
+      message, d->FindFieldByName("nanos"),
+      static_cast<int32_t>(negative ? -nanos : nanos));
+  return absl::OkStatus();
+}
+
+absl::Status Reader::ReadStructValue(const rapidjson::Value& json,
+                                     Message* message) {
+  const Descriptor* d = message->GetDescriptor();
+  const Reflection* r = message->GetReflection();
+  switch (json.GetType()) {
+    case rapidjson::kNullType:
+      r->SetEnumValue(message, d->FindFieldByName("null_value"), 0);
+      return absl::OkStatus();
+    case rapidjson::kFalseType:
+    case rapidjson::kTrueType:
+      r->SetBool(message, d->FindFieldByName("bool_value"), json.GetBool());
+      return absl::OkStatus();
+    case rapidjson::kNumberType:
+      r->SetDouble(message, d->FindFieldByName("number_value"),
+                   json.GetDouble());
+      return absl::OkStatus();
+    case rapidjson::kStringType:
+      r->SetString(message, d->FindFieldByName("string_value"),
+                   std::string(json.GetString(), json.GetStringLength()));
+      return absl::OkStatus();
+    case rapidjson::kObjectType:
+      return ReadMessage(
+          json, r->MutableMessage(message, d->FindFieldByName("struct_value")));
+    case rapidjson::kArrayType:
+      return ReadMessage(
+          json, r->MutableMessage(message, d->FindFieldByName("list_value")));
+  }
+  return Error("unsupported JSON value");
+}
+
+absl::Status Reader::ReadAny(const rapidjson::Value& json, Message* message) {
+  if (!json.IsObject()) return Mismatch("object", json);
+  auto type_member = json.FindMember("@type");
+  if (type_member == json.MemberEnd() || !type_member->value.IsString()) {
+    return Error("an Any needs a string \"@type\"");
+  }
+  std::string url = type_member->value.GetString();
+  std::string name = url.substr(url.rfind('/') + 1);
+  const Descriptor* type =
+      message->GetDescriptor()->file()->pool()->FindMessageTypeByName(name);
+  if (type == nullptr) return Error(absl::StrCat("unknown type \"", url, "\""));
+  google::protobuf::DynamicMessageFactory factory;
+  std::unique_ptr<Message> inner(factory.GetPrototype(type)->New());
+  absl::Status status;
+  if (json_internal::IsWellKnown(type)) {
+    auto value = json.FindMember("value");
+    if (value != json.MemberEnd())
+      status = ReadMessage(value->value, inner.get());
+  } else {
+    rapidjson::Value rest(rapidjson::kObjectType);
+    rapidjson::MemoryPoolAllocator<> allocator;
+    for (const auto& member : json.GetObject()) {
+      if (std::string_view(member.name.GetString()) == "@type") continue;
+      rest.AddMember(rapidjson::Value(member.name, allocator),
+                     rapidjson::Value(member.value, allocator), allocator);
+    }
+    status = ReadMessage(rest, inner.get());
+  }
+  if (!status.ok()) return status;
+  const Descriptor* d = message->GetDescriptor();
+  message->GetReflection()->SetString(message, d->FindFieldByName("type_url"),
+                                      url);
+  message->GetReflection()->SetString(message, d->FindFieldByName("value"),
+                                      inner->SerializeAsString());
+  return absl::OkStatus();
+}
 
 }  // namespace
 

@@ -1,51 +1,92 @@
 // Message -> JSON. Reflection over the message's own descriptor, so dynamic
 // messages of runtime-loaded descriptors are written like generated ones.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/transcode/json_internal.h"
 #include "gateway/transcode/transcode.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/reflection.h"
 
 namespace envelope {
-namespace {
+namespace json_internal {
 
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
 using google::protobuf::Reflection;
 
-void AppendString(absl::string_view s, std::string* out) {
+namespace {
+
+// Characters that need an escape inside a JSON string.
+bool NeedsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+void AppendEscape(unsigned char c, std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
-  out->push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      default:
-        if (c < 0x20) {
-          out->append("\\u00");
-          out->push_back(kHex[c >> 4]);
-          out->push_back(kHex[c & 0xf]);
-        } else {
-          out->push_back(static_cast<char>(c));
-        }
-    }
+  switch (c) {
+    case '"':
+      out->append("\\\"");
+      break;
+    case '\\':
+      out->append("\\\\");
+      break;
+    case '\n':
+      out->append("\\n");
+      break;
+    case '\r':
+      out->append("\\r");
+      break;
+    case '\t':
+      out->append("\\t");
+      break;
+    default:
+      out->append("\\u00");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 0xf]);
   }
+}
+
+// The fields of a message type in number order, each with its member name
+// already written as `"Name":`: built once per type, not per call.
+struct WritePlan {
+  struct Entry {
+    const FieldDescriptor* field;
+    std::string key;
+  };
+  std::vector<Entry> entries;
+};
+
+WritePlan BuildWritePlan(const google::protobuf::Descriptor* descriptor) {
+  WritePlan plan;
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    std::string key;
+    AppendString(field->json_name(), &key);
+    key.push_back(':');
+    plan.entries.push_back({field, std::move(key)});
+  }
+  std::sort(plan.entries.begin(), plan.entries.end(),
+            [](const auto& a, const auto& b) {
+              return a.field->number() < b.field->number();
+            });
+  return plan;
+}
+
+}  // namespace
+
+void AppendString(absl::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t run = 0;  // start of the pending run that needs no escape
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (!NeedsEscape(c)) continue;
+    out->append(s.data() + run, i - run);
+    AppendEscape(c, out);
+    run = i + 1;
+  }
+  out->append(s.data() + run, s.size() - run);
   out->push_back('"');
 }
 
@@ -61,7 +102,7 @@ void AppendDouble(double value, std::string* out) {
   }
 }
 
-void AppendMessage(const Message& message, std::string* out);
+namespace {
 
 // One value of a field; `index` < 0 for a singular field.
 void AppendValue(const Message& message, const FieldDescriptor* field,
@@ -174,27 +215,41 @@ void AppendField(const Message& message, const FieldDescriptor* field,
   }
 }
 
+}  // namespace
+
+void AppendFieldValue(const Message& message, const FieldDescriptor* field,
+                      std::string* out) {
+  AppendValue(message, field, -1, out);
+}
+
 void AppendMessage(const Message& message, std::string* out) {
-  std::vector<const FieldDescriptor*> fields;
-  // ListFields gives exactly the fields that are set: present optional
-  // fields, non-default proto3 scalars, non-empty repeated fields.
-  message.GetReflection()->ListFields(message, &fields);
+  if (AppendWellKnown(message, out)) return;
+  const WritePlan& plan =
+      CachedPerDescriptor<WritePlan, BuildWritePlan>(message.GetDescriptor());
+  const Reflection* r = message.GetReflection();
   out->push_back('{');
   bool first = true;
-  for (const FieldDescriptor* field : fields) {
+  for (const WritePlan::Entry& entry : plan.entries) {
+    // Sent only when set: present optional fields, non-default proto3
+    // scalars, non-empty repeated fields.
+    const bool set = entry.field->is_repeated()
+                         ? r->FieldSize(message, entry.field) > 0
+                         : r->HasField(message, entry.field);
+    if (!set) continue;
     if (!first) out->push_back(',');
     first = false;
-    AppendString(field->json_name(), out);
-    out->push_back(':');
-    AppendField(message, field, out);
+    out->append(entry.key);
+    AppendField(message, entry.field, out);
   }
   out->push_back('}');
 }
 
-}  // namespace
+}  // namespace json_internal
 
-void MessageToJson(const Message& message, std::string* out) {
-  AppendMessage(message, out);
+void MessageToJson(const google::protobuf::Message& message, std::string* out) {
+  // Most responses are a few KiB; growing from empty costs several copies.
+  if (out->capacity() - out->size() < 4096) out->reserve(out->size() + 4096);
+  json_internal::AppendMessage(message, out);
 }
 
 }  // namespace envelope

@@ -138,6 +138,63 @@ TEST(JsonToMessageTest, ErrorsNameTheMemberPath) {
   }
 }
 
+TEST(WellKnownTypesTest, RoundTripInProto3JsonForms) {
+  const std::string json =
+      R"({"created":"2019-02-25T04:44:25.123Z","timeout":"-1.500s",)"
+      R"("big":9007199254740993,"name":"n","enabled":false,)"
+      R"("labels":{"a":1,"b":[true,null,"x"],"c":{"d":"e"}},)"
+      R"("anything":"text","list":[1,"two"],"mask":"fooBar,baz.quxQuux",)"
+      R"("detail":{"@type":"type.googleapis.com/envelope.test.Inner",)"
+      R"("Zone":"z","ProjectId":7},"numberChoice":5})";
+  envelope::test::WellKnown message;
+  absl::Status status = JsonToMessage(json, &message);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(message.created().seconds(), 1551069865);
+  EXPECT_EQ(message.created().nanos(), 123000000);
+  EXPECT_EQ(message.timeout().seconds(), -1);
+  EXPECT_EQ(message.timeout().nanos(), -500000000);
+  EXPECT_EQ(message.big().value(), 9007199254740993LL);
+  EXPECT_TRUE(message.has_enabled());
+  EXPECT_EQ(message.mask().paths(0), "foo_bar");
+  EXPECT_EQ(message.mask().paths(1), "baz.qux_quux");
+  envelope::test::Inner inner;
+  ASSERT_TRUE(message.detail().UnpackTo(&inner));
+  EXPECT_EQ(inner.project_id(), 7);
+  EXPECT_EQ(message.number_choice(), 5);
+  std::string back;
+  MessageToJson(message, &back);
+  EXPECT_TRUE(SameJson(
+      back, R"({"created":"2019-02-25T04:44:25.123Z","timeout":"-1.500s",)"
+            R"("big":9007199254740993,"name":"n","enabled":false,)"
+            R"("labels":{"a":1,"b":[true,null,"x"],"c":{"d":"e"}},)"
+            R"("anything":"text","list":[1,"two"],"mask":"fooBar,baz.quxQuux",)"
+            R"("detail":{"@type":"type.googleapis.com/envelope.test.Inner",)"
+            R"("Zone":"z","ProjectId":7},"numberChoice":5})"))
+      << back;
+}
+
+TEST(WellKnownTypesTest, BadFormsNameThePath) {
+  struct Case {
+    const char* json;
+    const char* error;
+  } cases[] = {
+      {R"({"created":"yesterday"})", "created: not an RFC 3339 timestamp"},
+      {R"({"timeout":"5m"})", "timeout: a duration ends with"},
+      {R"({"timeout":"x.5s"})", "timeout: not a duration"},
+      {R"({"big":"nope"})", "big: expected an integer"},
+      {R"({"detail":{"Zone":"z"}})", "detail: an Any needs a string \"@type\""},
+      {R"({"detail":{"@type":"type.googleapis.com/no.Such"}})",
+       "detail: unknown type"},
+  };
+  for (const auto& c : cases) {
+    envelope::test::WellKnown message;
+    absl::Status status = JsonToMessage(c.json, &message);
+    ASSERT_FALSE(status.ok()) << c.json;
+    EXPECT_NE(status.message().find(c.error), std::string::npos)
+        << status.message() << " // wanted: " << c.error;
+  }
+}
+
 // The generated Tencent Cloud protos, as dynamic messages: what the gateway
 // really transcodes.
 TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {

@@ -1,0 +1,60 @@
+#ifndef GATEWAY_TRANSCODE_JSON_INTERNAL_H_
+#define GATEWAY_TRANSCODE_JSON_INTERNAL_H_
+
+// Shared by the writer and the well-known-type writer; not part of the
+// module's interface.
+#include <memory>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/message.h"
+
+namespace envelope::json_internal {
+
+// What `Build` makes of a message type, built once per type and kept for the
+// life of the process (descriptors live as long). Lookups after the first go
+// through a per-thread map: no lock on the hot path.
+template <typename T, T (*Build)(const google::protobuf::Descriptor*)>
+const T& CachedPerDescriptor(const google::protobuf::Descriptor* descriptor) {
+  thread_local absl::flat_hash_map<const google::protobuf::Descriptor*,
+                                   const T*>
+      local;
+  if (auto it = local.find(descriptor); it != local.end()) return *it->second;
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* shared =
+      new absl::flat_hash_map<const google::protobuf::Descriptor*,
+                              std::unique_ptr<const T>>;
+  absl::MutexLock lock(&mu);
+  auto& slot = (*shared)[descriptor];
+  if (slot == nullptr) slot = std::make_unique<const T>(Build(descriptor));
+  local[descriptor] = slot.get();
+  return *slot;
+}
+
+void AppendString(absl::string_view s, std::string* out);
+void AppendDouble(double value, std::string* out);
+void AppendMessage(const google::protobuf::Message& message, std::string* out);
+// A singular field's value.
+void AppendFieldValue(const google::protobuf::Message& message,
+                      const google::protobuf::FieldDescriptor* field,
+                      std::string* out);
+
+// Writes a well-known type in its proto3 JSON form (Timestamp as RFC 3339,
+// Duration as "1.5s", wrappers as their value, Struct/Value/ListValue as
+// plain JSON, FieldMask as "a.b,cD", Any with "@type"). False when
+// `message` is not one.
+bool AppendWellKnown(const google::protobuf::Message& message,
+                     std::string* out);
+
+bool IsWellKnown(const google::protobuf::Descriptor* descriptor);
+
+// "foo_bar.baz" <-> "fooBar.baz", for FieldMask paths.
+std::string SnakeToCamel(absl::string_view path);
+std::string CamelToSnake(absl::string_view path);
+
+}  // namespace envelope::json_internal
+
+#endif  // GATEWAY_TRANSCODE_JSON_INTERNAL_H_

@@ -6,6 +6,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -178,11 +179,12 @@ class Reader {
   template <typename T>
   absl::Status ReadInteger(const rapidjson::Value& json, T* out) {
     if (json.IsString()) {  // proto3 JSON allows quoted integers
-      if (absl::SimpleAtoi(
-              absl::string_view(json.GetString(), json.GetStringLength()),
-              out)) {
-        return absl::OkStatus();
-      }
+      absl::string_view text(json.GetString(), json.GetStringLength());
+      // SimpleAtoi also takes blanks and "+"; a quoted integer is digits.
+      const bool plain = !text.empty() && (absl::ascii_isdigit(text[0]) ||
+                                           text[0] == '-') &&
+                         absl::ascii_isdigit(text.back());
+      if (plain && absl::SimpleAtoi(text, out)) return absl::OkStatus();
       return Error("expected an integer, got a string that is not one");
     }
     if (!json.IsNumber()) return Mismatch("integer", json);
@@ -204,11 +206,18 @@ class Reader {
       *out = static_cast<T>(v);
       return absl::OkStatus();
     }
+    // Written with a fraction or an exponent ("3.0", "1e3"), or beyond 64
+    // bits. The text is gone by now, so only small values are taken: below
+    // 2^31 a double keeps every integer and a fraction of the text shows
+    // (2^53 would take "9007199254740993e0" as ...992: the value changed).
     double d = json.GetDouble();
-    if (std::trunc(d) != d ||
-        d < static_cast<double>(std::numeric_limits<T>::min()) ||
+    constexpr double kExact = 2147483648.0;  // 2^31
+    if (std::trunc(d) != d || d >= kExact || d <= -kExact) {
+      return Error(absl::StrCat("expected an exact integer, got ", d));
+    }
+    if (d < static_cast<double>(std::numeric_limits<T>::min()) ||
         d > static_cast<double>(std::numeric_limits<T>::max())) {
-      return Error(absl::StrCat("expected an integer, got ", d));
+      return Error(absl::StrCat("integer ", d, " out of range"));
     }
     *out = static_cast<T>(d);
     return absl::OkStatus();

@@ -215,9 +215,8 @@ bool InRange(const FieldDescriptor* f, Int v) {
 }
 
 const char* TypeName(const FieldDescriptor* f) {
-  return f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE
-             ? "object"
-             : f->cpp_type_name();
+  return f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE ? "object"
+                                                           : f->cpp_type_name();
 }
 
 const FieldDescriptor* ByJsonName(const Descriptor* d,
@@ -280,8 +279,8 @@ void SchemaValue(Node v, const FieldDescriptor* f, const std::string& path,
     if (!t.IsNumber()) return mismatch();
     std::optional<Int> n = ExactInteger(v.Text());
     if (!n.has_value() || !InRange(f, *n)) {
-      out->push_back(absl::StrCat(path, ": ", v.Text(), " is no ",
-                                  TypeName(f)));
+      out->push_back(
+          absl::StrCat(path, ": ", v.Text(), " is no ", TypeName(f)));
     }
   } else if (IsFloating(f)) {
     if (!t.IsNumber()) return mismatch();
@@ -325,8 +324,8 @@ void CompareValue(Node w, Node g, const FieldDescriptor* f,
   const rapidjson::Value& gt = *g.typed;
   if (f->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
     if (!gt.IsObject()) {
-      out->push_back(absl::StrCat(p, ": example has an object, got ",
-                                  KindOf(gt)));
+      out->push_back(
+          absl::StrCat(p, ": example has an object, got ", KindOf(gt)));
       return;
     }
     return CompareObject(w, g, f->message_type(), p, out);
@@ -345,8 +344,8 @@ void CompareValue(Node w, Node g, const FieldDescriptor* f,
     equal = gt == *w.typed;
   }
   if (!equal) {
-    out->push_back(absl::StrCat(p, ": example has ", Show(w), ", got ",
-                                Show(g)));
+    out->push_back(
+        absl::StrCat(p, ": example has ", Show(w), ", got ", Show(g)));
   }
 }
 
@@ -361,8 +360,7 @@ void CompareObject(Node want, Node got, const Descriptor* d,
     std::optional<Node> g = Member(got, name);
     if (!g.has_value()) {
       if (!IsProto3Default(w, f)) {
-        out->push_back(absl::StrCat(p, ": absent (example has ", Show(w),
-                                    ")"));
+        out->push_back(absl::StrCat(p, ": absent (example has ", Show(w), ")"));
       }
       continue;
     }
@@ -391,15 +389,15 @@ std::vector<std::string> RoundTrip(Node response, const Message& prototype) {
   if (!problems.empty()) return problems;
   std::unique_ptr<Message> message(prototype.New());
   JsonReadStats stats;
-  absl::Status status = JsonValueToMessage(*response.typed, message.get(),
-                                           &stats);
+  absl::Status status =
+      JsonValueToMessage(*response.typed, message.get(), &stats);
   if (!status.ok()) {
     problems.push_back(absl::StrCat("JsonValueToMessage: ", status.ToString()));
     return problems;
   }
   if (stats.unknown_members != 0) {
-    problems.push_back(absl::StrCat(stats.unknown_members,
-                                    " member(s) counted unknown"));
+    problems.push_back(
+        absl::StrCat(stats.unknown_members, " member(s) counted unknown"));
   }
   std::string json;
   MessageToJson(*message, &json);
@@ -429,8 +427,8 @@ std::string Slurp(const fs::path& path) {
 class Conformance : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto router = Router::Create({{"bundled",
-                                   std::string(BundledDescriptorSet())}});
+    auto router =
+        Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
     ASSERT_TRUE(router.ok()) << router.status();
     router_ = router->release();
   }
@@ -490,8 +488,8 @@ TEST_F(Conformance, EveryExampleResponseRoundTrips) {
     const auto& actions = doc["actions"];
     for (auto a = actions.MemberBegin(); a != actions.MemberEnd(); ++a) {
       std::string action = a->name.GetString();
-      const MethodRoute* route = router_->Find(
-          absl::StrCat("/", service->full_name(), "/", action));
+      const MethodRoute* route =
+          router_->Find(absl::StrCat("/", service->full_name(), "/", action));
       for (rapidjson::SizeType i = 0; i < a->value.Size(); ++i) {
         ++total;
         std::string key = absl::StrCat(svc, "/", ver, " ", action, " #", i);
@@ -602,15 +600,15 @@ TEST_F(TranscodeEdges, IntegersInRangeKeepTheirValue) {
 TEST_F(TranscodeEdges, IntegersOutOfRangeOrInexactAreNotChanged) {
   const Edge edges[] = {
       {kInt64Msg, "TotalCount", "9223372036854775808"},
-      {kInt64Msg, "TotalCount", "9223372036854775808.0"},   // 2^63
+      {kInt64Msg, "TotalCount", "9223372036854775808.0"},  // 2^63
       {kInt64Msg, "TotalCount", "-9223372036854775809.0"},
-      {kInt64Msg, "TotalCount", "1234567890123456789.0"},   // > 2^53
+      {kInt64Msg, "TotalCount", "1234567890123456789.0"},  // > 2^53
       {kInt64Msg, "TotalCount", "9007199254740993e0"},
       // Exact, but its text is gone once parsed: a fraction or exponent is
       // taken only below 2^31 (docs/design.md), so this one is refused too.
       {kInt64Msg, "TotalCount", "9007199254740992.0"},
       {kInt64Msg, "TotalCount", "1e19"},
-      {kUint64Msg, "VersionId", "18446744073709551616"},    // 2^64
+      {kUint64Msg, "VersionId", "18446744073709551616"},  // 2^64
       {kUint64Msg, "VersionId", "18446744073709551616.0"},
       {kUint64Msg, "VersionId", "-1"},
   };
@@ -662,13 +660,17 @@ TEST_F(TranscodeEdges, WriterKeepsValues) {
   ASSERT_TRUE(offset != nullptr && ids != nullptr);
   ASSERT_EQ(offset->cpp_type(), FieldDescriptor::CPPTYPE_INT64);
   const int64_t ints[] = {0, -1, INT64_MAX, INT64_MIN, 9007199254740993};
-  const std::string strings[] = {
-      "", "a\"b\\c", "\n\r\t\b\f", std::string("\x01\x1f\x7f", 3),
-      "\xe2\x80\xa8 \xe4\xb8\xad \xf0\x9f\x98\x80", "</script>"};
+  const std::string strings[] = {"",
+                                 "a\"b\\c",
+                                 "\n\r\t\b\f",
+                                 std::string("\x01\x1f\x7f", 3),
+                                 "\xe2\x80\xa8 \xe4\xb8\xad \xf0\x9f\x98\x80",
+                                 "</script>"};
   for (int64_t v : ints) {
     std::unique_ptr<Message> m(factory.GetPrototype(d)->New());
     m->GetReflection()->SetInt64(m.get(), offset, v);
-    for (const auto& s : strings) m->GetReflection()->AddString(m.get(), ids, s);
+    for (const auto& s : strings)
+      m->GetReflection()->AddString(m.get(), ids, s);
     std::string json;
     MessageToJson(*m, &json);
     Parsed back;

@@ -4,15 +4,12 @@
 #include <cstdint>
 #include <string>
 
+#include "gateway/credentials/credentials.h"
+
 #include "absl/strings/string_view.h"
 
 namespace envelope {
 
-struct Credentials {
-  std::string secret_id;
-  std::string secret_key;
-  std::string session_token;  // temporary credentials only: X-TC-Token
-};
 
 // What TC3-HMAC-SHA256 signs: the headers content-type and host, and the
 // body (SPEC §6).

@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "gateway/front/reflection.h"
 
 namespace envelope {
@@ -75,10 +76,16 @@ class CallReactor : public grpc::ServerGenericBidiReactor {
       Unref();  // no dispatch
       return;
     }
-    dispatcher_->Dispatch(std::move(call), [this](GrpcResult result) {
-      Answer(std::move(result));
-      Unref();
-    });
+    // The call may end (and OnDone run) before Dispatch returns: hold a
+    // reference until the canceller is stored.
+    refs_.fetch_add(1);
+    Dispatcher::Canceller cancel =
+        dispatcher_->Dispatch(std::move(call), [this](GrpcResult result) {
+          Answer(std::move(result));
+          Unref();
+        });
+    StoreCanceller(std::move(cancel));
+    Unref();
   }
 
   // The caller went away, or the server is past its shutdown grace: end the
@@ -88,12 +95,31 @@ class CallReactor : public grpc::ServerGenericBidiReactor {
       Finish(grpc::Status(grpc::StatusCode::CANCELLED,
                           "call cancelled before the upstream answered"));
     }
+    // Abort the upstream request too: nobody waits for its answer.
+    Dispatcher::Canceller cancel;
+    {
+      absl::MutexLock lock(&cancel_mu_);
+      cancelled_ = true;
+      cancel = std::move(cancel_);
+    }
+    if (cancel) std::move(cancel)();
   }
 
   void OnWriteDone(bool ok) override {}
   void OnDone() override { Unref(); }
 
  private:
+  // OnCancel may already have run (on another thread) during Dispatch: then
+  // cancel at once.
+  void StoreCanceller(Dispatcher::Canceller cancel) {
+    absl::MutexLock lock(&cancel_mu_);
+    if (cancelled_) {
+      std::move(cancel)();
+    } else {
+      cancel_ = std::move(cancel);
+    }
+  }
+
   // True for the one caller that gets to finish the call.
   bool MarkFinished() { return !finished_.exchange(true); }
 
@@ -124,6 +150,9 @@ class CallReactor : public grpc::ServerGenericBidiReactor {
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   std::atomic<bool> finished_{false};
+  absl::Mutex cancel_mu_;
+  bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
+  Dispatcher::Canceller cancel_ ABSL_GUARDED_BY(cancel_mu_);
   std::atomic<int> refs_{2};
 };
 

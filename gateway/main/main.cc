@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
+#include "gateway/credentials/chain.h"
 #include "gateway/front/server.h"
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/dispatcher.h"
@@ -33,6 +34,29 @@ ABSL_FLAG(std::string, signing, "tc3",
           "tc3: sign with TC3-HMAC-SHA256 using TENCENTCLOUD_SECRET_ID / "
           "TENCENTCLOUD_SECRET_KEY / TENCENTCLOUD_SESSION_TOKEN; none: send "
           "unsigned (local emulators, APIs without signatures)");
+ABSL_FLAG(std::vector<std::string>, credential_sources, {},
+          "credential sources in order, comma-separated: config, files, env, "
+          "profile, tke-oidc, cvm-role, none; empty: files, env, profile, "
+          "tke-oidc (and cvm-role with --use-metadata); see "
+          "docs/credentials.md");
+ABSL_FLAG(std::string, secret_dir, "",
+          "a mounted Secret holding files secret_id, secret_key and optional "
+          "session_token; re-read when it changes");
+ABSL_FLAG(std::string, credentials_file, "",
+          "Tencent Cloud profile file; empty: $TENCENTCLOUD_CREDENTIALS_FILE "
+          "or ~/.tencentcloud/credentials");
+ABSL_FLAG(std::string, credentials_profile, "",
+          "profile in the profile file; empty: $TENCENTCLOUD_PROFILE or "
+          "default");
+ABSL_FLAG(bool, use_metadata, false,
+          "try the CVM instance role from the metadata service");
+ABSL_FLAG(std::string, metadata_url,
+          "http://metadata.tencentyun.com/latest/meta-data/",
+          "base URL of the CVM metadata service");
+ABSL_FLAG(std::string, sts_endpoint, "https://sts.tencentcloudapi.com/",
+          "STS endpoint for TKE OIDC (AssumeRoleWithWebIdentity)");
+ABSL_FLAG(absl::Duration, refresh_before_expiry, absl::Minutes(5),
+          "temporary credentials are renewed this long before they expire");
 ABSL_FLAG(std::vector<std::string>, descriptor_set, {},
           "extra descriptor sets (protoc --descriptor_set_out "
           "--include_imports), comma-separated paths");
@@ -43,8 +67,43 @@ ABSL_FLAG(std::string, error_domain, "tencentcloudapi.com",
           "google.rpc.ErrorInfo.domain of upstream errors");
 ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
           "bound of an upstream exchange when the caller sets no deadline");
-ABSL_FLAG(absl::Duration, retry_delay, absl::Seconds(1),
-          "RetryInfo delay advertised for RequestLimitExceeded");
+ABSL_FLAG(int32_t, max_attempts, 3,
+          "upstream attempts per call, the first included (1: no retries)");
+ABSL_FLAG(absl::Duration, initial_backoff, absl::Milliseconds(100),
+          "backoff before the first retry of a transport failure; doubles "
+          "per retry, with jitter");
+ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(5),
+          "largest backoff between two attempts");
+ABSL_FLAG(absl::Duration, rate_limit_backoff, absl::Seconds(1),
+          "backoff before retrying RequestLimitExceeded (doubles per retry); "
+          "also the RetryInfo delay when no retry is left");
+ABSL_FLAG(bool, retry_rate_limited, true,
+          "retry calls answered RequestLimitExceeded*");
+ABSL_FLAG(std::vector<std::string>, idempotent_prefixes,
+          (std::vector<std::string>{"Describe", "List", "Get", "Query"}),
+          "actions with these prefixes may be sent again after a failure "
+          "once the request left (so may any carrying a ClientToken)");
+ABSL_FLAG(std::vector<std::string>, idempotent_actions, {},
+          "more actions that may be sent again, by name");
+ABSL_FLAG(std::vector<std::string>, non_idempotent_actions, {},
+          "actions never sent again once the request left, even if a prefix "
+          "matches");
+ABSL_FLAG(std::string, ca_file, "",
+          "CA bundle (PEM) to verify upstream servers; empty: the system's");
+ABSL_FLAG(std::vector<std::string>, connect_to, {},
+          "connect elsewhere, keeping the URL's host for SNI, Host and the "
+          "certificate: HOST:PORT:CONNECT_HOST:CONNECT_PORT (curl syntax)");
+ABSL_FLAG(std::string, proxy, "",
+          "upstream proxy URL; empty: HTTPS_PROXY / https_proxy / ALL_PROXY "
+          "from the environment");
+ABSL_FLAG(std::string, no_proxy, "",
+          "hosts never proxied, comma-separated; empty: NO_PROXY from the "
+          "environment");
+ABSL_FLAG(int32_t, max_connections_per_host, 32,
+          "cap of simultaneous upstream connections to one host");
+ABSL_FLAG(bool, http2, true, "offer HTTP/2 to TLS upstreams (ALPN)");
+ABSL_FLAG(bool, allow_plain_http_routes, false,
+          "let route options in descriptors name plain http:// endpoints");
 ABSL_FLAG(int64_t, max_response_bytes, 16 << 20,
           "largest upstream response body accepted");
 ABSL_FLAG(int64_t, max_request_bytes, 4 << 20,
@@ -62,14 +121,32 @@ constexpr int kConfigError = 2;
   std::exit(kConfigError);
 }
 
-std::optional<Credentials> CredentialsFromEnv() {
-  const char* id = std::getenv("TENCENTCLOUD_SECRET_ID");
-  const char* key = std::getenv("TENCENTCLOUD_SECRET_KEY");
-  const char* token = std::getenv("TENCENTCLOUD_SESSION_TOKEN");
-  if (id == nullptr || key == nullptr || *id == '\0' || *key == '\0') {
-    return std::nullopt;
+std::shared_ptr<const CredentialSource> CredentialsFromFlags() {
+  CredentialOptions options;
+  options.sources = absl::GetFlag(FLAGS_credential_sources);
+  options.secret_dir = absl::GetFlag(FLAGS_secret_dir);
+  options.profile_file = absl::GetFlag(FLAGS_credentials_file);
+  options.profile_name = absl::GetFlag(FLAGS_credentials_profile);
+  options.use_metadata = absl::GetFlag(FLAGS_use_metadata);
+  options.metadata_url = absl::GetFlag(FLAGS_metadata_url);
+  options.sts_endpoint = absl::GetFlag(FLAGS_sts_endpoint);
+  options.refresh_before_expiry = absl::GetFlag(FLAGS_refresh_before_expiry);
+  absl::StatusOr<std::unique_ptr<CredentialSource>> chain =
+      MakeCredentialChain(options);
+  if (!chain.ok()) {
+    ConfigError(absl::StrCat("credentials: ", chain.status().message()));
   }
-  return Credentials{id, key, token == nullptr ? "" : token};
+  CredentialState state = CheckCredentials(**chain);
+  if (state.ready) {
+    std::cerr << "envelope-gateway: credentials from " << state.source
+              << std::endl;
+  } else {
+    // Not fatal: a rotation or a metadata service may come up later. Calls
+    // get UNAVAILABLE meanwhile and the gateway reports not-ready.
+    std::cerr << "envelope-gateway: no usable credentials yet: "
+              << state.message << std::endl;
+  }
+  return *std::move(chain);
 }
 
 std::vector<Router::DescriptorSet> DescriptorSets() {
@@ -100,19 +177,25 @@ UpstreamOptions UpstreamFromFlags() {
   if (signing == "none") {
     options.signing = Signing::kNone;
   } else if (signing == "tc3") {
-    options.credentials = CredentialsFromEnv();
-    if (!options.credentials.has_value()) {
-      ConfigError(
-          "--signing=tc3 needs TENCENTCLOUD_SECRET_ID and "
-          "TENCENTCLOUD_SECRET_KEY in the environment (or use --signing=none "
-          "for a local emulator)");
-    }
+    options.credentials = CredentialsFromFlags();
   } else {
     ConfigError(
         absl::StrCat("--signing: \"", signing, "\" is not one of tc3, none"));
   }
   options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
   options.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
+  options.allow_plain_http_routes =
+      absl::GetFlag(FLAGS_allow_plain_http_routes);
+  HttpClientOptions& http = options.http;
+  http.ca_file = absl::GetFlag(FLAGS_ca_file);
+  http.connect_to = absl::GetFlag(FLAGS_connect_to);
+  http.proxy = absl::GetFlag(FLAGS_proxy);
+  http.no_proxy = absl::GetFlag(FLAGS_no_proxy);
+  http.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
+  http.http2 = absl::GetFlag(FLAGS_http2);
+  if (http.max_connections_per_host < 1) {
+    ConfigError("--max-connections-per-host: must be at least 1");
+  }
   return options;
 }
 
@@ -124,7 +207,17 @@ DispatcherOptions DispatcherFromFlags() {
                              "\" is not a region name"));
   }
   options.error_domain = absl::GetFlag(FLAGS_error_domain);
-  options.retry_delay = absl::GetFlag(FLAGS_retry_delay);
+  options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
+  RetryOptions& retry = options.retry;
+  retry.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  retry.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
+  retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);
+  retry.rate_limit_backoff = absl::GetFlag(FLAGS_rate_limit_backoff);
+  retry.retry_rate_limited = absl::GetFlag(FLAGS_retry_rate_limited);
+  retry.idempotent_prefixes = absl::GetFlag(FLAGS_idempotent_prefixes);
+  retry.idempotent_actions = absl::GetFlag(FLAGS_idempotent_actions);
+  retry.non_idempotent_actions = absl::GetFlag(FLAGS_non_idempotent_actions);
+  if (retry.max_attempts < 1) ConfigError("--max-attempts: must be at least 1");
   for (const std::string& entry : absl::GetFlag(FLAGS_status_override)) {
     std::pair<std::string, std::string> kv = absl::StrSplit(entry, '=');
     absl::StatusCode code;

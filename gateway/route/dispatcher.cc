@@ -6,7 +6,8 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "envelope/gateway/v1/json_api.pb.h"
-#include "gateway/envelope/outcome.h"
+#include "gateway/envelope/envelope.h"
+#include "gateway/route/call_attempts.h"
 #include "gateway/transcode/transcode.h"
 #include "rapidjson/document.h"
 
@@ -46,16 +47,6 @@ absl::Status ValidateName(absl::string_view what, absl::string_view value,
   }
   return absl::InvalidArgumentError(absl::StrCat(
       what, " \"", absl::CHexEscape(value.substr(0, 64)), "\" is not valid"));
-}
-
-GrpcResult FromOutcome(envelope::Outcome outcome) {
-  GrpcResult result;
-  result.code = outcome.code;
-  result.message = std::move(outcome.message);
-  result.details = std::move(outcome.details);
-  result.request_id = std::move(outcome.request_id);
-  result.error_code = std::move(outcome.error_code);
-  return result;
 }
 
 GrpcResult Failure(const absl::Status& status) {
@@ -124,15 +115,12 @@ absl::Status ValidateLanguage(absl::string_view language) {
                    "\" is not zh-CN or en-US"));
 }
 
-// What Finish needs once the upstream answers.
-struct Dispatcher::Pending {
-  const MethodRoute* route;
-  ErrorContext context;
-};
-
 Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
                        DispatcherOptions options)
-    : router_(router), upstream_(upstream), options_(std::move(options)) {}
+    : router_(router),
+      upstream_(upstream),
+      options_(std::move(options)),
+      retry_policy_(options_.retry) {}
 
 absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
                                                 GrpcCall& call) const {
@@ -147,74 +135,44 @@ absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
   status = ValidateRegion(api->region);
   if (!status.ok()) return status;
   api->language = call.language;
-  api->deadline = call.deadline;
+  api->deadline = call.deadline == absl::InfiniteFuture()
+                      ? absl::Now() + options_.default_timeout
+                      : call.deadline;
   return api;
 }
 
-void Dispatcher::Dispatch(GrpcCall call, Done done) {
+Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
   const MethodRoute* route = router_->Find(call.method);
   if (route == nullptr) {
     std::move(done)(Failure(absl::UnimplementedError(
         absl::StrCat("unknown method ", absl::CHexEscape(call.method)))));
-    return;
+    return [] {};
   }
   absl::StatusOr<ApiCall> api = PrepareCall(*route, call);
   if (!api.ok()) {
     std::move(done)(Failure(api.status()));
-    return;
+    return [] {};
   }
-  auto pending = std::make_shared<Pending>();
-  pending->route = route;
-  pending->context = {.service = api->service,
-                      .version = api->version,
-                      .action = api->action,
-                      .region = api->region,
-                      .language = api->language,
-                      .domain = options_.error_domain,
-                      .retry_delay = options_.retry_delay};
-  upstream_->Send(*std::move(api), [this, pending, done = std::move(done)](
-                                       HttpResponse response) mutable {
-    Finish(*pending, std::move(response), std::move(done));
-  });
-}
-
-void Dispatcher::Finish(const Pending& pending, HttpResponse response,
-                        Done done) const {
-  if (!response.transport.ok()) {
-    std::move(done)(Failure(response.transport));
-    return;
-  }
-  envelope::Outcome outcome = InterpretResponse(
-      response.status, response.body, pending.context, options_.status_table);
-  if (!outcome.ok() || !outcome.envelope.has_value()) {
-    std::move(done)(FromOutcome(std::move(outcome)));
-    return;
-  }
-  const Envelope& envelope = *outcome.envelope;
-  GrpcResult result;
-  result.request_id = envelope.request_id;
-  if (pending.route->untyped) {
-    envelope::gateway::v1::CallResponse answer;
-    answer.set_response_json(std::string(envelope.response_text));
-    answer.set_request_id(envelope.request_id);
-    answer.SerializeToString(&result.payload);
-    std::move(done)(std::move(result));
-    return;
-  }
-  std::unique_ptr<google::protobuf::Message> message(
-      pending.route->response_prototype->New());
-  absl::Status status = JsonValueToMessage(*envelope.response, message.get());
-  if (!status.ok()) {
-    result.code = absl::StatusCode::kInternal;
-    result.message =
-        absl::StrCat("upstream response does not fit ",
-                     pending.route->method->output_type()->full_name(), ": ",
-                     status.message());
-    std::move(done)(std::move(result));
-    return;
-  }
-  message->SerializeToString(&result.payload);
-  std::move(done)(std::move(result));
+  CallAttempts::Setup setup;
+  setup.route = route;
+  setup.context = {.service = api->service,
+                   .version = api->version,
+                   .action = api->action,
+                   .region = api->region,
+                   .language = api->language,
+                   .domain = options_.error_domain,
+                   .retry_delay = options_.retry.rate_limit_backoff};
+  setup.may_send_twice = retry_policy_.MaySendTwice(
+      api->action, !FindMemberText(api->body, "ClientToken").empty());
+  setup.api = *std::move(api);
+  setup.table = &options_.status_table;
+  setup.policy = &retry_policy_;
+  setup.upstream = upstream_;
+  setup.done = std::move(done);
+  std::weak_ptr<CallAttempts> attempts = CallAttempts::Start(std::move(setup));
+  return [attempts] {
+    if (auto call = attempts.lock()) call->Cancel();
+  };
 }
 
 }  // namespace envelope

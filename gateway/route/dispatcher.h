@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "gateway/envelope/status_table.h"
+#include "gateway/route/retry_policy.h"
 #include "gateway/route/router.h"
 #include "gateway/upstream/upstream.h"
 
@@ -29,12 +30,16 @@ struct GrpcResult {
   std::string payload;     // serialized response message, on OK
   std::string request_id;  // x-tc-requestid trailer, or empty
   std::string error_code;  // x-tc-error-code trailer, or empty
+  int attempts = 0;        // upstream requests sent for the call
 };
 
 struct DispatcherOptions {
   std::string default_region;
+  // Bound of the whole upstream exchange (retries included) when the caller
+  // set no deadline.
+  absl::Duration default_timeout = absl::Seconds(30);
+  RetryOptions retry;
   std::string error_domain = "tencentcloudapi.com";
-  absl::Duration retry_delay = absl::Seconds(1);
   StatusTable status_table = StatusTable::Default();
 };
 
@@ -43,22 +48,24 @@ struct DispatcherOptions {
 class Dispatcher {
  public:
   using Done = absl::AnyInvocable<void(GrpcResult) &&>;
+  // Aborts the call's upstream work; the call then ends with CANCELLED.
+  using Canceller = absl::AnyInvocable<void() &&>;
 
   Dispatcher(const Router* router, Upstream* upstream,
              DispatcherOptions options);
 
-  // `done` runs exactly once, possibly on the upstream I/O thread.
-  void Dispatch(GrpcCall call, Done done);
+  // `done` runs exactly once, possibly on the upstream I/O thread. The
+  // returned canceller may be called (once) at any time, also after `done`.
+  Canceller Dispatch(GrpcCall call, Done done);
 
  private:
-  struct Pending;
   absl::StatusOr<ApiCall> PrepareCall(const MethodRoute& route,
                                       GrpcCall& call) const;
-  void Finish(const Pending& pending, HttpResponse response, Done done) const;
 
   const Router* router_;
   Upstream* upstream_;
   DispatcherOptions options_;
+  RetryPolicy retry_policy_;
 };
 
 // SPEC §3: metadata values are validated so nothing can inject a header.

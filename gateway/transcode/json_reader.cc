@@ -181,8 +181,8 @@ class Reader {
     if (json.IsString()) {  // proto3 JSON allows quoted integers
       absl::string_view text(json.GetString(), json.GetStringLength());
       // SimpleAtoi also takes blanks and "+"; a quoted integer is digits.
-      const bool plain = !text.empty() && (absl::ascii_isdigit(text[0]) ||
-                                           text[0] == '-') &&
+      const bool plain = !text.empty() &&
+                         (absl::ascii_isdigit(text[0]) || text[0] == '-') &&
                          absl::ascii_isdigit(text.back());
       if (plain && absl::SimpleAtoi(text, out)) return absl::OkStatus();
       return Error("expected an integer, got a string that is not one");

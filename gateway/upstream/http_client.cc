@@ -2,12 +2,15 @@
 
 #include <curl/curl.h>
 
+#include <atomic>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <thread>
 
-#include "absl/container/flat_hash_set.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
 
 namespace envelope {
@@ -15,16 +18,19 @@ namespace {
 
 // One request in flight; owned by the loop while curl holds it.
 struct Transfer {
+  HttpClient::TransferId id = 0;
   HttpRequest request;
   HttpClient::Callback done;
   HttpResponse response;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
+  curl_slist* connect_to = nullptr;
   bool over_limit = false;
   char error[CURL_ERROR_SIZE] = {0};
 
   ~Transfer() {
     if (headers != nullptr) curl_slist_free_all(headers);
+    if (connect_to != nullptr) curl_slist_free_all(connect_to);
     if (easy != nullptr) curl_easy_cleanup(easy);
   }
 };
@@ -41,7 +47,37 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
-void SetUpEasy(Transfer& t) {
+void SetTransportOptions(CURL* e, const HttpClientOptions& options,
+                         Transfer& t) {
+  curl_easy_setopt(e, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  if (!options.ca_file.empty()) {
+    curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
+  }
+  if (!options.verify_peer) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  for (const std::string& entry : options.connect_to) {
+    t.connect_to = curl_slist_append(t.connect_to, entry.c_str());
+  }
+  if (t.connect_to != nullptr) {
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, t.connect_to);
+  }
+  if (!options.proxy.empty()) {
+    curl_easy_setopt(e, CURLOPT_PROXY, options.proxy.c_str());
+  }
+  if (!options.no_proxy.empty()) {
+    curl_easy_setopt(e, CURLOPT_NOPROXY, options.no_proxy.c_str());
+  }
+  curl_easy_setopt(
+      e, CURLOPT_HTTP_VERSION,
+      options.http2 ? CURL_HTTP_VERSION_2TLS : CURL_HTTP_VERSION_1_1);
+  // Wait for a connection of the pool (or an h2 stream) rather than open a
+  // new one per call.
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+}
+
+void SetUpEasy(Transfer& t, const HttpClientOptions& options) {
   t.easy = curl_easy_init();
   for (const std::string& header : t.request.headers) {
     t.headers = curl_slist_append(t.headers, header.c_str());
@@ -65,6 +101,16 @@ void SetUpEasy(Transfer& t) {
   curl_easy_setopt(
       e, CURLOPT_TIMEOUT_MS,
       std::max<long>(1, absl::ToInt64Milliseconds(t.request.timeout)));
+  SetTransportOptions(e, options, t);
+}
+
+bool IsTlsFailure(CURLcode code) {
+  return code == CURLE_SSL_CONNECT_ERROR ||
+         code == CURLE_PEER_FAILED_VERIFICATION ||
+         code == CURLE_SSL_CERTPROBLEM || code == CURLE_SSL_CIPHER ||
+         code == CURLE_SSL_CACERT_BADFILE || code == CURLE_SSL_ISSUER_ERROR ||
+         code == CURLE_SSL_CRL_BADFILE ||
+         code == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 }
 
 absl::Status TransportStatus(const Transfer& t, CURLcode code) {
@@ -80,6 +126,10 @@ absl::Status TransportStatus(const Transfer& t, CURLcode code) {
         absl::StrCat("upstream did not answer within ",
                      absl::FormatDuration(t.request.timeout), ": ", detail));
   }
+  if (IsTlsFailure(code)) {
+    return absl::UnavailableError(
+        absl::StrCat("upstream TLS failure: ", detail));
+  }
   return absl::UnavailableError(absl::StrCat(
       "upstream unreachable: ", curl_easy_strerror(code), " (", detail, ")"));
 }
@@ -88,10 +138,13 @@ absl::Status TransportStatus(const Transfer& t, CURLcode code) {
 
 class HttpClient::Loop {
  public:
-  Loop() {
+  explicit Loop(HttpClientOptions options) : options_(std::move(options)) {
     static std::once_flag once;
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     multi_ = curl_multi_init();
+    curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      options_.max_connections_per_host);
+    curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
     thread_ = std::thread([this] { Run(); });
   }
 
@@ -105,7 +158,9 @@ class HttpClient::Loop {
     curl_multi_cleanup(multi_);
   }
 
-  void Enqueue(std::unique_ptr<Transfer> transfer) {
+  TransferId Enqueue(std::unique_ptr<Transfer> transfer) {
+    TransferId id = next_id_.fetch_add(1) + 1;
+    transfer->id = id;
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_) {
@@ -115,9 +170,38 @@ class HttpClient::Loop {
     }
     if (transfer != nullptr) {
       Fail(std::move(transfer), absl::UnavailableError("gateway is stopping"));
+      return id;
+    }
+    curl_multi_wakeup(multi_);
+    return id;
+  }
+
+  void Cancel(TransferId id) {
+    {
+      absl::MutexLock lock(&mu_);
+      cancels_.push_back(id);
+    }
+    curl_multi_wakeup(multi_);
+  }
+
+  void RunAfter(absl::Duration delay, absl::AnyInvocable<void() &&> task) {
+    {
+      absl::MutexLock lock(&mu_);
+      if (!stopping_) {
+        timers_.emplace(absl::Now() + delay, std::move(task));
+        task = nullptr;
+      }
+    }
+    if (task != nullptr) {
+      std::move(task)();  // stopping: no timer will fire, run it now
       return;
     }
     curl_multi_wakeup(multi_);
+  }
+
+  Stats stats() const {
+    return {connections_.load(std::memory_order_relaxed),
+            requests_.load(std::memory_order_relaxed)};
   }
 
  private:
@@ -126,29 +210,65 @@ class HttpClient::Loop {
     std::move(t->done)(std::move(t->response));
   }
 
-  // Moves queued requests into curl; returns false once stopping.
-  bool TakePending() {
-    std::deque<std::unique_ptr<Transfer>> pending;
-    bool stopping;
-    {
-      absl::MutexLock lock(&mu_);
-      pending.swap(pending_);
-      stopping = stopping_;
+  // Takes queued work under the lock: new transfers, cancellations, due
+  // timers. Returns false once stopping.
+  bool TakeWork(std::deque<std::unique_ptr<Transfer>>& transfers,
+                std::vector<TransferId>& cancels,
+                std::vector<absl::AnyInvocable<void() &&>>& due,
+                absl::Time* next_timer) {
+    absl::MutexLock lock(&mu_);
+    transfers.swap(pending_);
+    cancels.swap(cancels_);
+    absl::Time now = absl::Now();
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      due.push_back(std::move(timers_.begin()->second));
+      timers_.erase(timers_.begin());
     }
-    for (auto& t : pending) {
-      SetUpEasy(*t);
+    *next_timer =
+        timers_.empty() ? absl::InfiniteFuture() : timers_.begin()->first;
+    return !stopping_;
+  }
+
+  // One turn of the loop's bookkeeping; false once stopping.
+  bool Step(absl::Time* next_timer) {
+    std::deque<std::unique_ptr<Transfer>> transfers;
+    std::vector<TransferId> cancels;
+    std::vector<absl::AnyInvocable<void() &&>> due;
+    bool running = TakeWork(transfers, cancels, due, next_timer);
+    for (auto& t : transfers) {
+      SetUpEasy(*t, options_);
       curl_multi_add_handle(multi_, t->easy);
-      active_.insert(t.release());  // owned by active_ until it completes
+      TransferId id = t->id;
+      active_[id] = t.release();  // owned by active_ until it completes
     }
-    return !stopping;
+    for (TransferId id : cancels) Abort(id);
+    for (auto& task : due) std::move(task)();
+    return running;
+  }
+
+  void Abort(TransferId id) {
+    auto it = active_.find(id);
+    if (it == active_.end()) return;  // already done
+    std::unique_ptr<Transfer> t(it->second);
+    active_.erase(it);
+    curl_multi_remove_handle(multi_, t->easy);
+    Fail(std::move(t), absl::CancelledError("the call was cancelled"));
   }
 
   void Complete(CURL* easy, CURLcode code) {
     Transfer* raw = nullptr;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
     std::unique_ptr<Transfer> t(raw);
-    active_.erase(raw);
+    active_.erase(raw->id);
     curl_multi_remove_handle(multi_, easy);
+    long connects = 0;
+    curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
+    connections_.fetch_add(connects, std::memory_order_relaxed);
+    requests_.fetch_add(1, std::memory_order_relaxed);
+    long header_bytes_sent = 0;
+    curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &header_bytes_sent);
+    t->response.request_sent = header_bytes_sent > 0;
+    t->response.tls_failure = IsTlsFailure(code);
     t->response.transport = TransportStatus(*t, code);
     if (code == CURLE_OK) {
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t->response.status);
@@ -160,49 +280,81 @@ class HttpClient::Loop {
 
   void Run() {
     int running = 0;
-    while (TakePending()) {
+    absl::Time next_timer = absl::InfiniteFuture();
+    while (Step(&next_timer)) {
       curl_multi_perform(multi_, &running);
       int queued = 0;
       while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
-        if (msg->msg == CURLMSG_DONE)
+        if (msg->msg == CURLMSG_DONE) {
           Complete(msg->easy_handle, msg->data.result);
+        }
       }
-      curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
+      int wait_ms = 1000;
+      if (next_timer != absl::InfiniteFuture()) {
+        wait_ms = static_cast<int>(std::clamp<int64_t>(
+            absl::ToInt64Milliseconds(next_timer - absl::Now()) + 1, 0, 1000));
+      }
+      curl_multi_poll(multi_, nullptr, 0, wait_ms, nullptr);
     }
     CancelAll();
   }
 
   void CancelAll() {
-    for (Transfer* raw : active_) {
+    for (auto& [id, raw] : active_) {
       curl_multi_remove_handle(multi_, raw->easy);
       Fail(std::unique_ptr<Transfer>(raw),
            absl::UnavailableError("gateway is stopping"));
     }
     active_.clear();
-    absl::MutexLock lock(&mu_);
-    for (auto& t : pending_) {
+    std::deque<std::unique_ptr<Transfer>> pending;
+    std::multimap<absl::Time, absl::AnyInvocable<void() &&>> timers;
+    {
+      absl::MutexLock lock(&mu_);
+      pending.swap(pending_);
+      timers.swap(timers_);
+    }
+    for (auto& t : pending) {
       Fail(std::move(t), absl::UnavailableError("gateway is stopping"));
     }
-    pending_.clear();
+    // Timers hold calls waiting to retry: run them now so that each ends
+    // (their new attempts fail at once: the loop is stopping).
+    for (auto& [when, task] : timers) std::move(task)();
   }
 
+  const HttpClientOptions options_;
   CURLM* multi_ = nullptr;
+  std::atomic<TransferId> next_id_{0};
+  std::atomic<int64_t> connections_{0};
+  std::atomic<int64_t> requests_{0};
   absl::Mutex mu_;
   std::deque<std::unique_ptr<Transfer>> pending_ ABSL_GUARDED_BY(mu_);
+  std::vector<TransferId> cancels_ ABSL_GUARDED_BY(mu_);
+  std::multimap<absl::Time, absl::AnyInvocable<void() &&>> timers_
+      ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  // Transfers curl holds; touched only by the I/O thread.
-  absl::flat_hash_set<Transfer*> active_;
+  // Transfers curl holds, by id; touched only by the I/O thread.
+  absl::flat_hash_map<TransferId, Transfer*> active_;
   std::thread thread_;
 };
 
-HttpClient::HttpClient() : loop_(std::make_unique<Loop>()) {}
+HttpClient::HttpClient(HttpClientOptions options)
+    : loop_(std::make_unique<Loop>(std::move(options))) {}
 HttpClient::~HttpClient() = default;
 
-void HttpClient::Send(HttpRequest request, Callback done) {
+HttpClient::TransferId HttpClient::Send(HttpRequest request, Callback done) {
   auto transfer = std::make_unique<Transfer>();
   transfer->request = std::move(request);
   transfer->done = std::move(done);
-  loop_->Enqueue(std::move(transfer));
+  return loop_->Enqueue(std::move(transfer));
 }
+
+void HttpClient::Cancel(TransferId id) { loop_->Cancel(id); }
+
+void HttpClient::RunAfter(absl::Duration delay,
+                          absl::AnyInvocable<void() &&> task) {
+  loop_->RunAfter(delay, std::move(task));
+}
+
+HttpClient::Stats HttpClient::stats() const { return loop_->stats(); }
 
 }  // namespace envelope

@@ -1,6 +1,7 @@
 #ifndef GATEWAY_UPSTREAM_HTTP_CLIENT_H_
 #define GATEWAY_UPSTREAM_HTTP_CLIENT_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,24 +24,63 @@ struct HttpResponse {
   // OK when an HTTP answer arrived (whatever its status); otherwise the
   // transport fault as a gRPC status (SPEC §4, "no envelope").
   absl::Status transport;
+  // False when the fault came before any byte of the request left (no
+  // connection, DNS, TLS handshake): such a request is safe to send again.
+  bool request_sent = false;
+  // The TLS handshake failed (certificate, protocol): sending again won't help.
+  bool tls_failure = false;
   long status = 0;
   std::string body;
 };
 
+// Transport settings shared by every request.
+struct HttpClientOptions {
+  // CA bundle (PEM) to verify servers with; empty: the system's.
+  std::string ca_file;
+  // Verification can only be turned off explicitly (tests, never defaults).
+  bool verify_peer = true;
+  // curl's CONNECT_TO entries "HOST:PORT:CONNECT-HOST:CONNECT-PORT": connect
+  // elsewhere while the URL's host stays the SNI, Host and certificate name.
+  std::vector<std::string> connect_to;
+  // Proxy URL; empty: the environment (HTTPS_PROXY, https_proxy, NO_PROXY...).
+  std::string proxy;
+  // Hosts never proxied, comma-separated ("*" = all); empty: the environment.
+  std::string no_proxy;
+  // Cap of simultaneous connections to one host; more calls wait their turn.
+  long max_connections_per_host = 32;
+  // Offer HTTP/2 through ALPN on TLS connections.
+  bool http2 = true;
+};
+
 // Asynchronous HTTP over libcurl's multi interface, driven by one I/O thread:
-// no thread per call, connections reused across calls.
+// no thread per call, connections kept alive and reused across calls.
 class HttpClient {
  public:
   using Callback = absl::AnyInvocable<void(HttpResponse) &&>;
+  using TransferId = uint64_t;
 
-  HttpClient();
+  explicit HttpClient(HttpClientOptions options = {});
   // Stops the I/O thread; transfers still running end with UNAVAILABLE.
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
   // Starts a POST. `done` runs exactly once, on the I/O thread: keep it short.
-  void Send(HttpRequest request, Callback done);
+  TransferId Send(HttpRequest request, Callback done);
+
+  // Aborts a transfer still running; its callback then gets CANCELLED.
+  void Cancel(TransferId id);
+
+  // Runs `task` on the I/O thread after `delay` (for retry backoff), or at
+  // shutdown, whichever comes first.
+  void RunAfter(absl::Duration delay, absl::AnyInvocable<void() &&> task);
+
+  // TLS handshakes and new connections so far (for connection-reuse metrics).
+  struct Stats {
+    int64_t connections = 0;
+    int64_t requests = 0;
+  };
+  Stats stats() const;
 
  private:
   class Loop;

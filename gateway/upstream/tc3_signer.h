@@ -4,12 +4,10 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/strings/string_view.h"
 #include "gateway/credentials/credentials.h"
 
-#include "absl/strings/string_view.h"
-
 namespace envelope {
-
 
 // What TC3-HMAC-SHA256 signs: the headers content-type and host, and the
 // body (SPEC §6).

@@ -3,6 +3,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "gateway/credentials/chain.h"
+#include "gateway/upstream/tc3_signer.h"
 
 namespace envelope {
 namespace {
@@ -19,10 +21,18 @@ absl::string_view UrlAuthority(absl::string_view url) {
                     end == absl::string_view::npos ? url.npos : end - start);
 }
 
-Upstream::Upstream(UpstreamOptions options) : options_(std::move(options)) {}
+Upstream::Upstream(UpstreamOptions options)
+    : options_(std::move(options)), http_(options_.http) {}
 
 absl::StatusOr<std::string> Upstream::EndpointUrl(const ApiCall& call) const {
   std::string endpoint = call.endpoint;
+  if (!endpoint.empty() && !options_.allow_plain_http_routes &&
+      !absl::StartsWith(endpoint, "https://")) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the route of ", call.service, "/", call.action,
+        " names a plain-http endpoint; the gateway allows it only with "
+        "--allow-plain-http-routes"));
+  }
   if (endpoint.empty()) {
     auto it = options_.service_endpoints.find(call.service);
     endpoint = it != options_.service_endpoints.end()
@@ -38,7 +48,7 @@ absl::StatusOr<std::string> Upstream::EndpointUrl(const ApiCall& call) const {
       endpoint, {{"{service}", call.service}, {"{region}", call.region}});
 }
 
-absl::StatusOr<HttpRequest> Upstream::BuildRequest(ApiCall call) const {
+absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
   absl::StatusOr<std::string> url = EndpointUrl(call);
   if (!url.ok()) return url.status();
   HttpRequest request;
@@ -52,6 +62,7 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(ApiCall call) const {
     return absl::DeadlineExceededError(
         "the call's deadline passed before the upstream request was sent");
   }
+  request.body = call.body;
   const int64_t timestamp = absl::ToUnixSeconds(now);
   const std::string host(UrlAuthority(request.url));
   auto& h = request.headers;
@@ -66,11 +77,13 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(ApiCall call) const {
     h.push_back(absl::StrCat("X-TC-Language: ", call.language));
   }
   if (options_.signing == Signing::kTc3) {
-    if (!options_.credentials.has_value()) {
+    absl::StatusOr<Credentials> current = options_.credentials->Get();
+    if (!current.ok()) {
       return absl::UnavailableError(
-          "no usable credentials to sign the upstream request");
+          absl::StrCat("no usable credentials: ", current.status().message()));
     }
-    const Credentials& credentials = *options_.credentials;
+    const Credentials& credentials = *current;
+    if (IsUnsigned(credentials)) return request;  // the "none" source
     Tc3Signature signature = SignTc3(credentials, {.service = call.service,
                                                    .host = host,
                                                    .content_type = kContentType,
@@ -81,19 +94,19 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(ApiCall call) const {
       h.push_back(absl::StrCat("X-TC-Token: ", credentials.session_token));
     }
   }
-  request.body = std::move(call.body);
   return request;
 }
 
-void Upstream::Send(ApiCall call, HttpClient::Callback done) {
-  absl::StatusOr<HttpRequest> request = BuildRequest(std::move(call));
+HttpClient::TransferId Upstream::Send(const ApiCall& call,
+                                      HttpClient::Callback done) {
+  absl::StatusOr<HttpRequest> request = BuildRequest(call);
   if (!request.ok()) {
     HttpResponse response;
     response.transport = request.status();
     std::move(done)(std::move(response));
-    return;
+    return 0;
   }
-  http_.Send(*std::move(request), std::move(done));
+  return http_.Send(*std::move(request), std::move(done));
 }
 
 }  // namespace envelope

@@ -2,14 +2,13 @@
 #define GATEWAY_UPSTREAM_UPSTREAM_H_
 
 #include <memory>
-#include <optional>
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "gateway/credentials/credentials.h"
 #include "gateway/upstream/http_client.h"
-#include "gateway/upstream/tc3_signer.h"
 
 namespace envelope {
 
@@ -20,11 +19,16 @@ struct UpstreamOptions {
   std::string endpoint_template = "https://{service}.tencentcloudapi.com";
   // service -> endpoint (template), taking precedence over the template.
   absl::flat_hash_map<std::string, std::string> service_endpoints;
+  // Endpoints that come from descriptors (route options) may use plain
+  // http:// only when this is set; the operator's own endpoints may always.
+  bool allow_plain_http_routes = false;
   Signing signing = Signing::kTc3;
-  std::optional<Credentials> credentials;
+  // Required with kTc3; shared with whoever reports readiness.
+  std::shared_ptr<const CredentialSource> credentials;
   // Bound of an exchange when the caller set no deadline.
   absl::Duration default_timeout = absl::Seconds(30);
   size_t max_response_bytes = 16 << 20;
+  HttpClientOptions http;
 };
 
 // One action call as the JSON API receives it (SPEC §2).
@@ -44,15 +48,22 @@ class Upstream {
  public:
   explicit Upstream(UpstreamOptions options);
 
-  // Sends `call`; `done` runs once on the I/O thread with the HTTP answer or
-  // the transport fault (a request that cannot be built ends there too).
-  void Send(ApiCall call, HttpClient::Callback done);
+  // Sends `call` (signed now: each attempt gets a fresh timestamp); `done`
+  // runs once on the I/O thread with the HTTP answer or the transport fault.
+  // A request that cannot be built ends at once (returns 0).
+  HttpClient::TransferId Send(const ApiCall& call, HttpClient::Callback done);
+
+  void Cancel(HttpClient::TransferId id) { http_.Cancel(id); }
+  void RunAfter(absl::Duration delay, absl::AnyInvocable<void() &&> task) {
+    http_.RunAfter(delay, std::move(task));
+  }
+  HttpClient::Stats stats() const { return http_.stats(); }
 
   // The URL for a call: the endpoint template with its placeholders filled.
   absl::StatusOr<std::string> EndpointUrl(const ApiCall& call) const;
 
  private:
-  absl::StatusOr<HttpRequest> BuildRequest(ApiCall call) const;
+  absl::StatusOr<HttpRequest> BuildRequest(const ApiCall& call) const;
 
   UpstreamOptions options_;
   HttpClient http_;

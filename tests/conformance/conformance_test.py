@@ -49,37 +49,29 @@ Run from the repository root:
 """
 
 import glob
-import importlib
 import json
 import os
-import queue
 import re
-import shutil
-import signal
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import unittest
 import urllib.parse
-import urllib.request
 
 import grpc
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor as FD
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
-EMULATOR = os.path.join(REPO, "tools", "emulator", "emulator.py")
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+import harness  # noqa: E402  (tests/python/harness.py)
+from harness import PROTO_DIR, REPO  # noqa: E402
+
 SPECS = os.path.join(REPO, "third_party", "tencentcloud-specs")
-PROTO_DIR = os.path.join(REPO, "proto")
 KNOWN_FILE = os.path.join(HERE, "known_contradictions.txt")
 
 SECRET_ID = "AKIDCONFORMANCE0000000000000000000000"
 SECRET_KEY = "conformance-secret-key-00000000000"
 REGION = "ap-guangzhou"
-STARTUP_TIMEOUT = 10.0
 RPC_TIMEOUT = 10.0
 MAX_PROBLEMS = 4  # per reason line; the rest are counted
 BATCH = 64        # concurrent calls (the emulator records the last 1000)
@@ -101,145 +93,6 @@ TYPE_NAMES = {
     FD.CPPTYPE_BOOL: "bool", FD.CPPTYPE_STRING: "string",
     FD.CPPTYPE_ENUM: "enum", FD.CPPTYPE_MESSAGE: "object",
 }
-
-
-# --------------------------------------------------------------- processes
-
-def _parse_own_flags():
-    """Takes --gateway PATH, --write-known, --verbose out of sys.argv."""
-    global GATEWAY_BIN, WRITE_KNOWN, VERBOSE
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--gateway" and i + 1 < len(args):
-            GATEWAY_BIN = args[i + 1]
-            i += 2
-            continue
-        if a.startswith("--gateway="):
-            GATEWAY_BIN = a.split("=", 1)[1]
-        elif a == "--write-known":
-            WRITE_KNOWN = True
-        elif a == "--verbose":
-            VERBOSE = True
-        else:
-            argv.append(a)
-        i += 1
-    sys.argv[:] = argv
-
-
-def _scrubbed_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TENCENTCLOUD_")}
-    env.update(extra)
-    return env
-
-
-def _read_line(proc, timeout, what):
-    q = queue.Queue()
-
-    def reader():
-        try:
-            q.put(proc.stdout.readline())
-        except Exception as e:  # pragma: no cover
-            q.put(e)
-
-    threading.Thread(target=reader, daemon=True).start()
-    try:
-        line = q.get(timeout=timeout)
-    except queue.Empty:
-        proc.kill()
-        raise RuntimeError("%s printed no start-up line within %.0fs"
-                           % (what, timeout))
-    if isinstance(line, Exception) or not line:
-        proc.kill()
-        err = proc.stderr.read() if proc.stderr else ""
-        raise RuntimeError("%s exited before listening: rc=%s stderr=%r"
-                           % (what, proc.wait(), err[-2000:]))
-    return line.strip()
-
-
-def _drain(proc, stream):
-    def run():
-        try:
-            for _ in stream:
-                pass
-        except Exception:
-            pass
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    if not hasattr(proc, "drainers"):
-        proc.drainers = []
-    proc.drainers.append(t)
-
-
-def _wait_for_binary(path, limit=120.0):
-    """The binary may be rebuilt concurrently: wait for it to reappear."""
-    deadline = time.monotonic() + limit
-    while not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        if time.monotonic() > deadline:
-            raise RuntimeError("gateway binary not found: %s" % path)
-        time.sleep(1.0)
-
-
-def _popen(cmd, env):
-    for attempt in range(3):
-        try:
-            return subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, env=env)
-        except OSError:  # e.g. the binary being replaced by a rebuild
-            if attempt == 2:
-                raise
-            time.sleep(2.0)
-
-
-def start_emulator():
-    proc = _popen(["/usr/bin/python3", EMULATOR, "--listen", "127.0.0.1:0",
-                   "--quiet", "--secret-id", SECRET_ID,
-                   "--secret-key", SECRET_KEY], _scrubbed_env())
-    line = _read_line(proc, STARTUP_TIMEOUT, "emulator")
-    m = re.fullmatch(r"emulator listening on (http://127\.0\.0\.1:\d+)", line)
-    if not m:
-        proc.kill()
-        raise RuntimeError("unexpected emulator start-up line: %r" % line)
-    _drain(proc, proc.stdout)
-    _drain(proc, proc.stderr)
-    return proc, m.group(1)
-
-
-def start_gateway(emulator_url):
-    _wait_for_binary(GATEWAY_BIN)
-    proc = _popen([GATEWAY_BIN, "--listen=127.0.0.1:0",
-                   "--endpoint=" + emulator_url, "--region=" + REGION],
-                  _scrubbed_env(TENCENTCLOUD_SECRET_ID=SECRET_ID,
-                                TENCENTCLOUD_SECRET_KEY=SECRET_KEY))
-    line = _read_line(proc, STARTUP_TIMEOUT, "gateway")
-    m = re.fullmatch(r"envelope-gateway listening on (127\.0\.0\.1:\d+)", line)
-    if not m:
-        proc.kill()
-        raise RuntimeError("unexpected gateway start-up line: %r" % line)
-    _drain(proc, proc.stdout)
-    _drain(proc, proc.stderr)
-    return proc, m.group(1)
-
-
-def stop_process(proc, timeout=10.0):
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        rc = None
-    for t in getattr(proc, "drainers", ()):
-        t.join(timeout=2.0)
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
-    return rc
 
 
 # ---------------------------------------------------------------- examples
@@ -671,24 +524,25 @@ def write_known(failures, path=KNOWN_FILE):
 
 # -------------------------------------------------------------------- test
 
-class ConformanceTest(unittest.TestCase):
+class ConformanceTest(harness.GatewayFixture, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="conformance-test-")
+        cls.tmp = None
         cls.emulator = cls.gateway = cls.channel = None
         try:
             cls.examples = load_examples()
             cls._generate()
-            cls.emulator, cls.emulator_url = start_emulator()
-            cls.gateway, gateway_addr = start_gateway(cls.emulator_url)
-            cls.channel = grpc.insecure_channel(gateway_addr, options=[
+            cls.emulator = harness.Emulator.start(
+                "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY)
+            cls.gateway, gateway_addr = harness.start_gateway(
+                GATEWAY_BIN, cls.emulator.url, "--region=" + REGION,
+                "--max-attempts=1", secret_id=SECRET_ID, secret_key=SECRET_KEY)
+            cls.channel = harness.open_channel(gateway_addr, options=[
                 ("grpc.max_receive_message_length", -1),
                 ("grpc.max_send_message_length", -1)])
-            grpc.channel_ready_future(cls.channel).result(
-                timeout=STARTUP_TIMEOUT)
-            cls.control("DELETE", "/_emulator/rules")
-            cls.control("DELETE", "/_emulator/requests")
+            cls.emulator.clear_rules()
+            cls.emulator.clear_requests()
             start = time.monotonic()
             cls.results = {"request": {}, "response": {}}  # key -> problems
             cls.notes = []
@@ -700,54 +554,19 @@ class ConformanceTest(unittest.TestCase):
 
     @classmethod
     def _generate(cls):
-        protoc = shutil.which("protoc") or "/usr/bin/protoc"
         files = sorted({"tencentcloud/%s/%s/%s.proto" % (e.svc, e.ver_dir, e.svc)
                         for e in cls.examples})
-        r = subprocess.run([protoc, "-I", PROTO_DIR, "-I", "/usr/include",
-                            "--python_out=" + cls.tmp] + files,
-                           capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError("protoc failed: %s" % r.stderr)
-        sys.path.insert(0, cls.tmp)
+        cls.tmp = harness.protoc_python([PROTO_DIR], files,
+                                        prefix="conformance-test-")
         cls.services = {}  # (svc, ver_dir) -> (module, ServiceDescriptor)
         for e in cls.examples:
             k = (e.svc, e.ver_dir)
             if k in cls.services:
                 continue
-            mod = importlib.import_module(
-                "tencentcloud.%s.%s.%s_pb2" % (e.svc, e.ver_dir, e.svc))
+            mod = harness.import_generated(
+                cls.tmp, "tencentcloud.%s.%s.%s_pb2" % (e.svc, e.ver_dir, e.svc))
             (service,) = mod.DESCRIPTOR.services_by_name.values()
             cls.services[k] = (mod, service)
-
-    @classmethod
-    def _cleanup(cls):
-        rc = None
-        if cls.channel is not None:
-            cls.channel.close()
-        if cls.gateway is not None:
-            rc = stop_process(cls.gateway)
-        if cls.emulator is not None:
-            stop_process(cls.emulator)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        return rc
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls._cleanup()
-        if rc != 0:
-            raise AssertionError(
-                "gateway exit status on SIGTERM: %r (expected 0)" % rc)
-
-    @classmethod
-    def control(cls, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(cls.emulator_url + path, data=data,
-                                     method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
 
     # One gRPC call per example: the request built from the example's body
     # (an empty one when the body cannot be built), answered by the example's
@@ -773,7 +592,7 @@ class ConformanceTest(unittest.TestCase):
     def _run_batch(cls, batch):
         states = [cls._prepare(ex) for ex in batch]
         states = [st for st in states if st is not None]
-        cls.control("POST", "/_emulator/rules", [
+        cls.emulator.rule([
             {"action": st.ex.action, "service": st.ex.svc,
              "version": st.ex.version, "times": 1, "body": st.ex.output}
             for st in states])
@@ -785,11 +604,11 @@ class ConformanceTest(unittest.TestCase):
             except grpc.RpcError as e:
                 st.reply, st.err = None, e
         recorded = {}
-        for rec in cls.control("GET", "/_emulator/requests"):
+        for rec in cls.emulator.requests():
             k = (rec.get("service"), rec.get("version"), rec.get("action"))
             recorded.setdefault(k, []).append(rec)
-        cls.control("DELETE", "/_emulator/requests")
-        cls.control("DELETE", "/_emulator/rules")
+        cls.emulator.clear_requests()
+        cls.emulator.clear_rules()
         for st in states:
             ex = st.ex
             cls._evaluate(st, recorded.get((ex.svc, ex.version, ex.action), []))
@@ -965,22 +784,18 @@ class ComparatorSelfTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="conformance-self-test-")
-        r = subprocess.run(
-            [shutil.which("protoc") or "/usr/bin/protoc", "-I", PROTO_DIR,
-             "-I", "/usr/include", "--python_out=" + cls.tmp,
-             "tencentcloud/cvm/v20170312/cvm.proto",
-             "tencentcloud/cam/v20190116/cam.proto"],
-            capture_output=True, text=True, timeout=120)
-        if r.returncode != 0:
-            raise RuntimeError("protoc failed: %s" % r.stderr)
-        sys.path.insert(0, cls.tmp)
-        cls.cvm = importlib.import_module("tencentcloud.cvm.v20170312.cvm_pb2")
-        cls.cam = importlib.import_module("tencentcloud.cam.v20190116.cam_pb2")
+        cls.tmp = harness.protoc_python([PROTO_DIR], [
+            "tencentcloud/cvm/v20170312/cvm.proto",
+            "tencentcloud/cam/v20190116/cam.proto"],
+            prefix="conformance-self-test-")
+        cls.cvm = harness.import_generated(
+            cls.tmp, "tencentcloud.cvm.v20170312.cvm_pb2")
+        cls.cam = harness.import_generated(
+            cls.tmp, "tencentcloud.cam.v20190116.cam_pb2")
 
     @classmethod
     def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.shutdown(tmp=cls.tmp)
 
     def req(self, want, sent):
         d = self.cvm.DescribeInstancesRequest.DESCRIPTOR
@@ -1047,9 +862,10 @@ class ComparatorSelfTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    _parse_own_flags()
+    GATEWAY_BIN = harness.take_gateway_flag()
+    WRITE_KNOWN = harness.take_switch("--write-known")
+    VERBOSE = harness.take_switch("--verbose")
     if not GATEWAY_BIN:
         sys.exit("usage: conformance_test.py --gateway PATH (or env GATEWAY_BIN)"
                  " [--write-known] [--verbose]")
-    GATEWAY_BIN = os.path.abspath(GATEWAY_BIN)
     unittest.main()

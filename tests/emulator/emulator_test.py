@@ -4,8 +4,9 @@
 Run from the repository root:  /usr/bin/python3 tests/emulator/emulator_test.py
 
 The emulator runs as a real subprocess on a free loopback port and is spoken
-to over real HTTP; the signature verifier is also checked directly against
-the published TC3 vector (testdata/tc3-vector.md).
+to over real HTTP (and HTTPS, with a CA made by tools/testservers/make_test_ca.sh
+at test time); the signature verifier is also checked directly against the
+published TC3 vector (testdata/tc3-vector.md).
 """
 
 import datetime
@@ -15,7 +16,10 @@ import http.client
 import json
 import os
 import select
+import shutil
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -25,6 +29,7 @@ import unittest
 REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 EMULATOR = os.path.join(REPO, "tools", "emulator", "emulator.py")
 SPECS = os.path.join(REPO, "third_party", "tencentcloud-specs")
+MAKE_TEST_CA = os.path.join(REPO, "tools", "testservers", "make_test_ca.sh")
 PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 
 sys.path.insert(0, os.path.dirname(EMULATOR))
@@ -86,16 +91,21 @@ def clean_env():
 
 
 class Emulator:
-    """The emulator as a subprocess; `port` parsed from its first stdout line."""
+    """The emulator as a subprocess; `port` parsed from its first stdout line.
 
-    def __init__(self, *args):
+    With `ca` (a CA file), the emulator is expected to serve HTTPS and the
+    helpers below connect with TLS, verifying against that CA.
+    """
+
+    def __init__(self, *args, ca=None):
+        self.ssl_context = ssl.create_default_context(cafile=ca) if ca else None
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(
             [PYTHON, EMULATOR, "--listen", "127.0.0.1:0", "--quiet"] + list(args),
             stdout=subprocess.PIPE, stderr=self.stderr, cwd=REPO, env=clean_env())
         ready, _, _ = select.select([self.proc.stdout], [], [], 10)
         line = self.proc.stdout.readline().decode() if ready else ""
-        prefix = "emulator listening on http://127.0.0.1:"
+        prefix = "emulator listening on %s://127.0.0.1:" % ("https" if ca else "http")
         if not line.startswith(prefix):
             self.stop()
             raise RuntimeError("emulator did not start: %r %s" % (line, self.errors()))
@@ -119,9 +129,16 @@ class Emulator:
         self.stderr.close()
         return self.proc.returncode
 
-    def http(self, method, path, body=b"", headers=None, timeout=10):
-        """One request on a fresh connection -> (status, headers, body bytes)."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+    def connection(self, timeout=10):
+        if self.ssl_context is not None:
+            return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                               context=self.ssl_context)
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def http(self, method, path, body=b"", headers=None, timeout=10, conn=None):
+        """One request -> (status, headers, body bytes); on `conn`, else a fresh connection."""
+        own = conn is None
+        conn = self.connection(timeout) if own else conn
         try:
             if isinstance(body, str):
                 body = body.encode("utf-8")
@@ -129,15 +146,16 @@ class Emulator:
             resp = conn.getresponse()
             return resp.status, resp.headers, resp.read()
         finally:
-            conn.close()
+            if own:
+                conn.close()
 
-    def control(self, method, path, value=None):
+    def control(self, method, path, value=None, conn=None):
         body = b"" if value is None else json.dumps(value).encode()
-        status, _, data = self.http(method, "/_emulator/" + path, body)
+        status, _, data = self.http(method, "/_emulator/" + path, body, conn=conn)
         return status, json.loads(data)
 
     def call(self, action, body=b"{}", version="2017-03-12", service="cvm", timestamp=None,
-             secret_id=SECRET_ID, secret_key=SECRET_KEY, extra=None, signed=True):
+             secret_id=SECRET_ID, secret_key=SECRET_KEY, extra=None, signed=True, conn=None):
         """A signed API call -> (status, headers, body bytes)."""
         timestamp = int(time.time()) if timestamp is None else timestamp
         if isinstance(body, str):
@@ -148,7 +166,7 @@ class Emulator:
         if signed:
             headers["Authorization"] = sign(self.host, body, service, timestamp, secret_id, secret_key)
         headers.update(extra or {})
-        return self.http("POST", "/", body, headers)
+        return self.http("POST", "/", body, headers, conn=conn)
 
 
 def error_of(data):
@@ -373,6 +391,66 @@ class SignedEmulatorTest(unittest.TestCase):
         with self.assertRaises((http.client.RemoteDisconnected, ConnectionError)):
             self.emu.call("DescribeZones")
 
+    def test_rule_partial_fault(self):
+        # Status line and headers, Content-Length larger than what follows, then a close.
+        self.add_rules({"action": "DescribeZones", "fault": "partial", "times": 1})
+        expected = example_output("cvm", "v20170312", "DescribeZones").encode("utf-8")
+        conn = self.emu.connection()
+        try:
+            timestamp = int(time.time())
+            conn.request("POST", "/", b"{}", {
+                "Content-Type": CT, "Host": self.emu.host, "X-TC-Action": "DescribeZones",
+                "X-TC-Version": "2017-03-12", "X-TC-Timestamp": str(timestamp),
+                "Authorization": sign(self.emu.host, b"{}", "cvm", timestamp)})
+            resp = conn.getresponse()
+            self.assertEqual(resp.status, 200)
+            self.assertEqual(resp.length, len(expected))
+            with self.assertRaises(http.client.IncompleteRead) as cm:
+                resp.read()
+            self.assertTrue(cm.exception.partial)
+            self.assertTrue(expected.startswith(cm.exception.partial))
+            self.assertLess(len(cm.exception.partial), len(expected))
+        finally:
+            conn.close()
+        record = self.emu.control("GET", "requests")[1][-1]
+        self.assertIsNone(record["status"])
+        self.assertEqual(self.emu.call("DescribeZones")[2], expected)  # the rule expired
+
+    def test_rule_partial_fault_of_an_error(self):
+        self.add_rules({"fault": "partial", "status": 503, "error": {"Code": "InternalError"}})
+        with self.assertRaises(http.client.IncompleteRead) as cm:
+            self.emu.call("DescribeZones")
+        self.assertTrue(cm.exception.partial.startswith(b'{"Response": {"Error": {"Code": "Intern'))
+        record = self.emu.control("GET", "requests")[1][-1]
+        self.assertEqual((record["status"], record["error_code"]), (None, "InternalError"))
+
+    def test_stats(self):
+        # One kept-alive control connection: reset zeroes the counters after it
+        # was counted, so the stats read back on it count only the calls below.
+        control = self.emu.connection()
+        try:
+            self.assertEqual(self.emu.control("POST", "reset", conn=control)[0], 200)
+            self.assertEqual(self.emu.control("GET", "stats", conn=control)[1],
+                             {"connections": 0, "tls_handshakes": 0, "tls_failures": 0,
+                              "requests": 0})
+            api = self.emu.connection()
+            try:
+                for _ in range(3):
+                    self.assertEqual(self.emu.call("DescribeZones", conn=api)[0], 200)
+            finally:
+                api.close()
+            self.emu.call("DescribeZones", secret_key="wrong")  # a failure is a request too
+            self.emu.call("DescribeZones")
+            self.emu.control("GET", "health")  # a connection, not an API request
+            self.assertEqual(self.emu.control("GET", "stats", conn=control)[1],
+                             {"connections": 4, "tls_handshakes": 0, "tls_failures": 0,
+                              "requests": 5})
+            self.assertEqual(self.emu.control("DELETE", "stats", conn=control)[0], 200)
+            self.assertEqual(self.emu.control("GET", "stats", conn=control)[1]["requests"], 0)
+            self.assertEqual(self.emu.control("PUT", "stats", conn=control)[0], 405)
+        finally:
+            control.close()
+
     def test_rule_validation(self):
         for bad in [{"acton": "X"}, {"status": "503"}, {"times": 0}, {"fault": "explode"},
                     {"error": {"Message": "no code"}}, {"delay_ms": True}, [{"action": "X"}, 3],
@@ -421,6 +499,151 @@ class SignedEmulatorTest(unittest.TestCase):
     def test_unknown_control_endpoint_and_method(self):
         self.assertEqual(self.emu.control("GET", "nope")[0], 404)
         self.assertEqual(self.emu.control("PUT", "health")[0], 405)
+
+
+def make_test_ca(directory):
+    subprocess.run(["sh", MAKE_TEST_CA, directory], check=True, timeout=30)
+    return {name: os.path.join(directory, name) for name in
+            ("ca.pem", "ca.key", "server.pem", "server.key", "other-ca.pem")}
+
+
+class HttpsTest(unittest.TestCase):
+    """--tls-cert/--tls-key with a CA made by make_test_ca.sh, and --max-requests-per-connection."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not shutil.which("openssl"):
+            raise unittest.SkipTest("the openssl CLI is needed to make test certificates")
+        cls.tmp = tempfile.mkdtemp(prefix="emulator-tls-")
+        cls.certs = make_test_ca(cls.tmp)
+        cls.emu = Emulator("--secret-id", SECRET_ID, "--secret-key", SECRET_KEY,
+                           "--tls-cert", cls.certs["server.pem"], "--tls-key", cls.certs["server.key"],
+                           ca=cls.certs["ca.pem"])
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            rc = cls.emu.stop()
+            if rc != 0:
+                raise AssertionError("emulator exited %s on SIGTERM" % rc)
+        finally:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def setUp(self):
+        self.assertEqual(self.emu.control("POST", "reset")[0], 200)
+
+    def wait_stats(self, predicate, timeout=3):
+        """Stats read on a fresh connection once `predicate` holds (the server may lag)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            stats = self.emu.control("GET", "stats")[1]
+            if predicate(stats) or time.monotonic() > deadline:
+                return stats
+            time.sleep(0.05)
+
+    def test_signed_call_over_https(self):
+        conn = self.emu.connection()
+        try:
+            status, _, data = self.emu.call("DescribeZones", conn=conn)
+            self.assertEqual(status, 200)
+            self.assertEqual(data, example_output("cvm", "v20170312", "DescribeZones").encode("utf-8"))
+            self.assertEqual(conn.sock.selected_alpn_protocol(), None)  # none offered
+            self.assertIn(conn.sock.version(), ("TLSv1.2", "TLSv1.3"))
+        finally:
+            conn.close()
+
+    def test_alpn_is_http11_only(self):
+        context = ssl.create_default_context(cafile=self.certs["ca.pem"])
+        context.set_alpn_protocols(["h2", "http/1.1"])
+        with socket.create_connection(("127.0.0.1", self.emu.port), 5) as raw:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                self.assertEqual(tls.selected_alpn_protocol(), "http/1.1")
+
+    def test_names_in_certificate(self):
+        context = ssl.create_default_context(cafile=self.certs["ca.pem"])
+        for name in ("localhost", "cvm.tencentcloudapi.test", "127.0.0.1"):
+            with socket.create_connection(("127.0.0.1", self.emu.port), 5) as raw:
+                with context.wrap_socket(raw, server_hostname=name) as tls:
+                    self.assertTrue(tls.getpeercert())
+
+    def test_wrong_ca_fails_handshake_and_is_counted(self):
+        context = ssl.create_default_context(cafile=self.certs["other-ca.pem"])
+        conn = http.client.HTTPSConnection("127.0.0.1", self.emu.port, timeout=5, context=context)
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            conn.request("GET", "/_emulator/health")
+        conn.close()
+        stats = self.wait_stats(lambda s: s["tls_failures"] >= 1)
+        self.assertEqual(stats["tls_failures"], 1)
+
+    def test_silent_client_does_not_block_accept(self):
+        # A TCP connection that never starts its handshake is handled in its
+        # own thread: other clients are served meanwhile.
+        with socket.create_connection(("127.0.0.1", self.emu.port), 5):
+            started = time.monotonic()
+            self.assertEqual(self.emu.control("GET", "health"), (200, {"status": "ok"}))
+            self.assertLess(time.monotonic() - started, 2)
+        # Closed without a handshake: a failure (waited for, so later tests see clean stats).
+        self.assertEqual(self.wait_stats(lambda s: s["tls_failures"] >= 1)["tls_failures"], 1)
+
+    def test_stats_count_handshakes_per_connection(self):
+        conn = self.emu.connection()
+        try:
+            for _ in range(5):
+                self.assertEqual(self.emu.call("DescribeZones", conn=conn)[0], 200)
+        finally:
+            conn.close()
+        self.emu.call("DescribeRegions")
+        # The stats are read on a fresh connection: it counts as well.
+        stats = self.wait_stats(lambda s: s["tls_handshakes"] >= 3)
+        self.assertEqual(stats, {"connections": 3, "tls_handshakes": 3, "tls_failures": 0,
+                                 "requests": 6})
+
+    def test_partial_fault_over_tls(self):
+        self.emu.control("POST", "rules", {"fault": "partial", "times": 1})
+        with self.assertRaises((http.client.IncompleteRead, ssl.SSLError)):
+            self.emu.call("DescribeZones")
+
+    def test_reset_fault_over_tls(self):
+        self.emu.control("POST", "rules", {"fault": "reset", "times": 1})
+        with self.assertRaises(ConnectionResetError):
+            self.emu.call("DescribeZones")
+        self.assertEqual(self.emu.call("DescribeZones")[0], 200)
+
+    def test_bad_tls_options_stop_start(self):
+        for args in (["--tls-cert", self.certs["server.pem"]],
+                     ["--tls-cert", self.certs["server.pem"], "--tls-key", self.certs["ca.key"]],
+                     ["--tls-cert", "/nonexistent.pem", "--tls-key", self.certs["server.key"]]):
+            proc = subprocess.run([PYTHON, EMULATOR] + args, capture_output=True, timeout=10,
+                                  env=clean_env())
+            self.assertNotEqual(proc.returncode, 0, args)
+            self.assertIn(b"--tls-", proc.stderr)
+
+
+class MaxRequestsPerConnectionTest(unittest.TestCase):
+    def test_connection_closed_after_n_requests(self):
+        emu = Emulator("--no-auth", "--max-requests-per-connection", "2")
+        try:
+            conn = emu.connection()
+            try:
+                answers = []
+                for _ in range(5):
+                    conn.request("POST", "/", b"{}", {"Content-Type": CT, "X-TC-Action": "DescribeZones",
+                                                      "X-TC-Version": "2017-03-12"})
+                    resp = conn.getresponse()
+                    resp.read()
+                    answers.append((resp.status, resp.getheader("Connection")))
+            finally:
+                conn.close()  # http.client reconnects by itself after a close
+            self.assertEqual(answers, [(200, None), (200, "close")] * 2 + [(200, None)])
+            stats = emu.control("GET", "stats")[1]
+            self.assertEqual((stats["connections"], stats["requests"]), (4, 5))
+        finally:
+            self.assertEqual(emu.stop(), 0)
+
+    def test_negative_is_refused(self):
+        proc = subprocess.run([PYTHON, EMULATOR, "--max-requests-per-connection", "-1"],
+                              capture_output=True, timeout=10, env=clean_env())
+        self.assertNotEqual(proc.returncode, 0)
 
 
 class NoAuthRulesFileTest(unittest.TestCase):

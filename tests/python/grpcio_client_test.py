@@ -13,25 +13,18 @@ Run from the repository root:
 The gateway binary may also be given by the env variable GATEWAY_BIN.
 """
 
-import importlib
 import json
 import os
-import queue
 import re
-import shutil
-import signal
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 import unittest
-import urllib.request
 
 import grpc
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-EMULATOR = os.path.join(REPO, "tools", "emulator", "emulator.py")
+import harness
+from harness import REPO
+
 EXAMPLES = os.path.join(REPO, "third_party", "tencentcloud-specs", "cvm",
                         "v20170312", "examples.json")
 GOOGLEAPIS = "/usr/share/gocode/src/github.com/gogo/googleapis"
@@ -39,7 +32,6 @@ GOOGLEAPIS = "/usr/share/gocode/src/github.com/gogo/googleapis"
 SECRET_ID = "AKIDTESTPYTHONGRPCIO0000000000000000"
 SECRET_KEY = "python-grpcio-secret-key-000000000"
 REGION = "ap-guangzhou"
-STARTUP_TIMEOUT = 10.0
 RPC_TIMEOUT = 10.0
 
 CVM = "/tencentcloud.cvm.v20170312.Cvm/"
@@ -48,126 +40,12 @@ CALL = "/envelope.gateway.v1.JsonApi/Call"
 GATEWAY_BIN = os.environ.get("GATEWAY_BIN", "")
 
 
-def _parse_own_flags():
-    """Takes --gateway PATH / --gateway=PATH out of sys.argv."""
-    global GATEWAY_BIN
-    argv = [sys.argv[0]]
-    args = sys.argv[1:]
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a == "--gateway" and i + 1 < len(args):
-            GATEWAY_BIN = args[i + 1]
-            i += 2
-            continue
-        if a.startswith("--gateway="):
-            GATEWAY_BIN = a.split("=", 1)[1]
-            i += 1
-            continue
-        argv.append(a)
-        i += 1
-    sys.argv[:] = argv
-
-
-def _scrubbed_env(**extra):
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TENCENTCLOUD_")}
-    env.update(extra)
-    return env
-
-
-def _read_line(proc, timeout, what):
-    """First stdout line of `proc` within `timeout` seconds, else fail."""
-    q = queue.Queue()
-
-    def reader():
-        try:
-            q.put(proc.stdout.readline())
-        except Exception as e:  # pragma: no cover
-            q.put(e)
-
-    threading.Thread(target=reader, daemon=True).start()
-    try:
-        line = q.get(timeout=timeout)
-    except queue.Empty:
-        proc.kill()
-        raise RuntimeError("%s printed no start-up line within %.0fs"
-                           % (what, timeout))
-    if isinstance(line, Exception) or not line:
-        proc.kill()
-        err = proc.stderr.read() if proc.stderr else ""
-        raise RuntimeError("%s exited before listening: rc=%s stderr=%r"
-                           % (what, proc.wait(), err[-2000:]))
-    return line.strip()
-
-
-def _drain(proc, stream):
-    """Keeps a child's pipe from filling up; stop_process joins and closes."""
-    def run():
-        try:
-            for _ in stream:
-                pass
-        except Exception:
-            pass
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    if not hasattr(proc, "drainers"):
-        proc.drainers = []
-    proc.drainers.append(t)
-
-
-def _wait_for_binary(path, limit=120.0):
-    """The binary may be rebuilt concurrently: wait for it to reappear."""
-    deadline = time.monotonic() + limit
-    while not (os.path.isfile(path) and os.access(path, os.X_OK)):
-        if time.monotonic() > deadline:
-            raise RuntimeError("gateway binary not found: %s" % path)
-        time.sleep(1.0)
-
-
 def start_gateway(emulator_url, secret_key=SECRET_KEY):
-    _wait_for_binary(GATEWAY_BIN)
-    for attempt in range(3):
-        try:
-            proc = subprocess.Popen(
-                [GATEWAY_BIN, "--listen=127.0.0.1:0",
-                 "--endpoint=" + emulator_url, "--region=" + REGION],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, text=True,
-                env=_scrubbed_env(TENCENTCLOUD_SECRET_ID=SECRET_ID,
-                                  TENCENTCLOUD_SECRET_KEY=secret_key))
-            break
-        except (FileNotFoundError, PermissionError, OSError):
-            if attempt == 2:
-                raise
-            time.sleep(2.0)
-            _wait_for_binary(GATEWAY_BIN)
-    line = _read_line(proc, STARTUP_TIMEOUT, "gateway")
-    m = re.fullmatch(r"envelope-gateway listening on (127\.0\.0\.1:\d+)", line)
-    if not m:
-        proc.kill()
-        raise RuntimeError("unexpected gateway start-up line: %r" % line)
-    _drain(proc, proc.stdout)
-    _drain(proc, proc.stderr)
-    return proc, m.group(1)
-
-
-def stop_process(proc, timeout=10.0):
-    """SIGTERM, wait; returns the exit code (kills and returns None on hang)."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        rc = None
-    for t in getattr(proc, "drainers", ()):
-        t.join(timeout=2.0)
-    for stream in (proc.stdout, proc.stderr):
-        if stream is not None:
-            stream.close()
-    return rc
+    # One attempt per call: these tests read how each answer maps, and
+    # one-shot emulator rules would otherwise be retried away.
+    return harness.start_gateway(GATEWAY_BIN, emulator_url,
+                                 "--region=" + REGION, "--max-attempts=1",
+                                 secret_id=SECRET_ID, secret_key=secret_key)
 
 
 def upper_snake(code):
@@ -180,7 +58,7 @@ def upper_snake(code):
     return "_".join(out)
 
 
-class GrpcioClientTest(unittest.TestCase):
+class GrpcioClientTest(harness.GatewayFixture, unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
@@ -190,97 +68,38 @@ class GrpcioClientTest(unittest.TestCase):
         cls.channel = None
         try:
             cls._generate()
-            cls._start_emulator()
+            cls.emulator = harness.Emulator.start(
+                "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, timeout=5)
+            cls.emulator_url = cls.emulator.url
             cls.gateway, cls.gateway_addr = start_gateway(cls.emulator_url)
-            cls.channel = grpc.insecure_channel(cls.gateway_addr)
-            grpc.channel_ready_future(cls.channel).result(timeout=STARTUP_TIMEOUT)
+            cls.channel = harness.open_channel(cls.gateway_addr)
         except BaseException:
             cls._cleanup()
             raise
 
     @classmethod
     def _generate(cls):
-        protoc = shutil.which("protoc") or "/usr/bin/protoc"
-        for cmd in (
-            [protoc, "-I", GOOGLEAPIS, "-I", "/usr/include",
-             "--python_out=" + cls.tmp,
-             "google/rpc/status.proto", "google/rpc/error_details.proto"],
-            [protoc, "-I", os.path.join(REPO, "proto"), "-I", "/usr/include",
-             "--python_out=" + cls.tmp,
-             "envelope/gateway/v1/json_api.proto",
-             "tencentcloud/cvm/v20170312/cvm.proto"],
-        ):
-            r = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True,
-                               timeout=60)
-            if r.returncode != 0:
-                raise RuntimeError("protoc failed: %s\n%s" % (cmd, r.stderr))
-        sys.path.insert(0, cls.tmp)
-        # The generated google/rpc modules live in the namespace package
-        # `google` next to google.protobuf: extend its path explicitly.
-        import google
-        if os.path.join(cls.tmp, "google") not in list(google.__path__):
-            google.__path__.append(os.path.join(cls.tmp, "google"))
+        harness.protoc_python([GOOGLEAPIS], ["google/rpc/status.proto",
+                                             "google/rpc/error_details.proto"],
+                              out=cls.tmp)
+        harness.protoc_python([harness.PROTO_DIR],
+                              ["envelope/gateway/v1/json_api.proto",
+                               "tencentcloud/cvm/v20170312/cvm.proto"],
+                              out=cls.tmp)
         global status_pb2, error_details_pb2, json_api_pb2, cvm_pb2
-        status_pb2 = importlib.import_module("google.rpc.status_pb2")
-        error_details_pb2 = importlib.import_module("google.rpc.error_details_pb2")
-        json_api_pb2 = importlib.import_module("envelope.gateway.v1.json_api_pb2")
-        cvm_pb2 = importlib.import_module("tencentcloud.cvm.v20170312.cvm_pb2")
-
-    @classmethod
-    def _start_emulator(cls):
-        cls.emulator = subprocess.Popen(
-            ["/usr/bin/python3", EMULATOR, "--listen", "127.0.0.1:0",
-             "--quiet", "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, env=_scrubbed_env())
-        line = _read_line(cls.emulator, STARTUP_TIMEOUT, "emulator")
-        m = re.fullmatch(r"emulator listening on (http://127\.0\.0\.1:\d+)", line)
-        if not m:
-            raise RuntimeError("unexpected emulator start-up line: %r" % line)
-        cls.emulator_url = m.group(1)
-        _drain(cls.emulator, cls.emulator.stdout)
-        _drain(cls.emulator, cls.emulator.stderr)
-
-    @classmethod
-    def _cleanup(cls):
-        rc = None
-        if cls.channel is not None:
-            cls.channel.close()
-        if cls.gateway is not None:
-            rc = stop_process(cls.gateway)
-        if cls.emulator is not None:
-            stop_process(cls.emulator)
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        return rc
-
-    @classmethod
-    def tearDownClass(cls):
-        rc = cls._cleanup()
-        if rc != 0:
-            raise AssertionError(
-                "gateway exit status on SIGTERM: %r (expected 0)" % rc)
+        status_pb2 = harness.import_generated(cls.tmp, "google.rpc.status_pb2")
+        error_details_pb2 = harness.import_generated(
+            cls.tmp, "google.rpc.error_details_pb2")
+        json_api_pb2 = harness.import_generated(
+            cls.tmp, "envelope.gateway.v1.json_api_pb2")
+        cvm_pb2 = harness.import_generated(
+            cls.tmp, "tencentcloud.cvm.v20170312.cvm_pb2")
 
     def setUp(self):
-        self.control("DELETE", "/_emulator/rules")
-        self.control("DELETE", "/_emulator/requests")
+        self.emulator.clear_rules()
+        self.emulator.clear_requests()
 
     # ------------------------------------------------------------ helpers
-
-    def control(self, method, path, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.emulator_url + path, data=data,
-                                     method=method)
-        if data is not None:
-            req.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
-
-    def add_rule(self, rule):
-        self.control("POST", "/_emulator/rules", rule)
-
-    def requests(self):
-        return self.control("GET", "/_emulator/requests")
 
     def example_output(self, action):
         with open(EXAMPLES, encoding="utf-8") as f:
@@ -422,7 +241,7 @@ class GrpcioClientTest(unittest.TestCase):
         self.typed("DescribeInstances").with_call(
             cvm_pb2.DescribeInstancesRequest(limit=1, instance_ids=ids),
             timeout=RPC_TIMEOUT)
-        recs = self.requests()
+        recs = self.emulator.requests()
         self.assertEqual(len(recs), 1, recs)
         rec = recs[0]
         self.assertEqual(json.loads(rec["body"]),
@@ -441,7 +260,7 @@ class GrpcioClientTest(unittest.TestCase):
         self.typed("DescribeZones").with_call(
             cvm_pb2.DescribeZonesRequest(), timeout=RPC_TIMEOUT,
             metadata=(("x-tc-region", "ap-shanghai"),))
-        recs = self.requests()
+        recs = self.emulator.requests()
         self.assertEqual(recs[-1]["headers"].get("x-tc-region"), "ap-shanghai")
         self.assertIs(recs[-1]["signature_ok"], True)
 
@@ -460,14 +279,14 @@ class GrpcioClientTest(unittest.TestCase):
         self.assertEqual(resp.request_id, expected["RequestId"])
         self.assertEqual(self.single(call.trailing_metadata(),
                                      "x-tc-requestid"), resp.request_id)
-        rec = self.requests()[-1]
+        rec = self.emulator.requests()[-1]
         self.assertEqual(json.loads(rec["body"]), {})
         self.assertEqual(rec["headers"].get("x-tc-action"), "DescribeZones")
 
     def test_untyped_failure(self):
-        self.add_rule({"action": "DescribeZones", "times": 1,
-                       "error": {"Code": "ResourceNotFound.InstanceNotExist",
-                                 "Message": "no such instance"}})
+        self.emulator.rule({"action": "DescribeZones", "times": 1,
+                            "error": {"Code": "ResourceNotFound.InstanceNotExist",
+                                      "Message": "no such instance"}})
         err = self.expect_error(self.call_untyped(), json_api_pb2.CallRequest(
             service="cvm", version="2017-03-12", action="DescribeZones"))
         self.check_envelope_error(
@@ -515,8 +334,8 @@ class GrpcioClientTest(unittest.TestCase):
                 msg = ("The value of parameter `Limit` is invalid."
                        if family == "google.rpc.BadRequest"
                        else "message for %s" % code)
-                self.add_rule({"action": "DescribeInstances", "times": 1,
-                               "error": {"Code": code, "Message": msg}})
+                self.emulator.rule({"action": "DescribeInstances", "times": 1,
+                                    "error": {"Code": code, "Message": msg}})
                 err = self.expect_error(
                     stub, cvm_pb2.DescribeInstancesRequest(limit=1))
                 _, d = self.check_envelope_error(
@@ -531,26 +350,26 @@ class GrpcioClientTest(unittest.TestCase):
                     self.assertGreater(delay.seconds * 10**9 + delay.nanos, 0)
                 if family == "google.rpc.QuotaFailure":
                     self.assertGreaterEqual(len(d[family].violations), 1)
-        self.assertEqual(self.control("GET", "/_emulator/rules"), [])
+        self.assertEqual(self.emulator.rules(), [])
 
     def test_localized_message_zh_cn(self):
-        self.add_rule({"action": "DescribeInstances", "times": 1,
-                       "error": {"Code": "FailedOperation",
-                                 "Message": "操作失败。"}})
+        self.emulator.rule({"action": "DescribeInstances", "times": 1,
+                            "error": {"Code": "FailedOperation",
+                                      "Message": "操作失败。"}})
         err = self.expect_error(self.typed("DescribeInstances"),
                                 cvm_pb2.DescribeInstancesRequest(),
                                 metadata=(("x-tc-language", "zh-CN"),))
         self.check_envelope_error(err, "FailedOperation", "操作失败。",
                                   grpc.StatusCode.FAILED_PRECONDITION,
                                   "DescribeInstances", locale="zh-CN")
-        rec = self.requests()[-1]
+        rec = self.emulator.requests()[-1]
         self.assertEqual(rec["headers"].get("x-tc-language"), "zh-CN")
 
     def test_dry_run(self):
-        self.add_rule({"action": "DescribeInstances", "times": 1,
-                       "request_id": "dry-run-request-id",
-                       "error": {"Code": "DryRunOperation",
-                                 "Message": "The request would succeed."}})
+        self.emulator.rule({"action": "DescribeInstances", "times": 1,
+                            "request_id": "dry-run-request-id",
+                            "error": {"Code": "DryRunOperation",
+                                      "Message": "The request would succeed."}})
         resp, call = self.typed("DescribeInstances").with_call(
             cvm_pb2.DescribeInstancesRequest(limit=1), timeout=RPC_TIMEOUT)
         self.assertEqual(call.code(), grpc.StatusCode.OK)
@@ -566,7 +385,7 @@ class GrpcioClientTest(unittest.TestCase):
                                 metadata=(("x-tc-language", "fr-FR"),))
         self.assertEqual(err.code(), grpc.StatusCode.INVALID_ARGUMENT,
                          err.details())
-        self.assertEqual(self.requests(), [], "sent upstream anyway")
+        self.assertEqual(self.emulator.requests(), [], "sent upstream anyway")
 
     def test_invalid_region_metadata(self):
         err = self.expect_error(self.typed("DescribeZones"),
@@ -574,7 +393,7 @@ class GrpcioClientTest(unittest.TestCase):
                                 metadata=(("x-tc-region", "ap-guangzhou x-tc-action: Evil"),))
         self.assertEqual(err.code(), grpc.StatusCode.INVALID_ARGUMENT,
                          err.details())
-        self.assertEqual(self.requests(), [], "sent upstream anyway")
+        self.assertEqual(self.emulator.requests(), [], "sent upstream anyway")
 
     def test_unknown_method(self):
         for method in (CVM + "NoSuchActionAnywhere",
@@ -586,7 +405,7 @@ class GrpcioClientTest(unittest.TestCase):
                 err = self.expect_error(stub, b"")
                 self.assertEqual(err.code(), grpc.StatusCode.UNIMPLEMENTED,
                                  err.details())
-        self.assertEqual(self.requests(), [])
+        self.assertEqual(self.emulator.requests(), [])
 
     def test_real_signature_failure(self):
         proc, addr = start_gateway(self.emulator_url,
@@ -611,16 +430,15 @@ class GrpcioClientTest(unittest.TestCase):
                 # The secret key must not leak into the status.
                 self.assertNotIn("definitely-the-wrong-key", err.details())
         finally:
-            rc = stop_process(proc)
+            rc = harness.stop_process(proc)
         self.assertEqual(rc, 0, "second gateway exit status on SIGTERM")
-        rec = self.requests()[-1]
+        rec = self.emulator.requests()[-1]
         self.assertIs(rec["signature_ok"], False)
 
 
 if __name__ == "__main__":
-    _parse_own_flags()
+    GATEWAY_BIN = harness.take_gateway_flag()
     if not GATEWAY_BIN:
         sys.exit("usage: grpcio_client_test.py --gateway PATH "
                  "(or env GATEWAY_BIN)")
-    GATEWAY_BIN = os.path.abspath(GATEWAY_BIN)
     unittest.main()

@@ -13,7 +13,6 @@ example's Response.
         --gateway build/gateway/main/envelope-gateway
 """
 
-import importlib.util
 import json
 import os
 import shutil
@@ -21,42 +20,17 @@ import subprocess
 import sys
 import tempfile
 import unittest
-import urllib.request
 
-import grpc
 from google.protobuf import json_format
 
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+import harness
+from harness import REPO
+
 SOURCE = os.path.join(REPO, "third_party", "tencentcloud-specs", "tag",
                       "v20180813")
 SERVICE, VERSION_DIR = "acmetag", "v20180813"  # the spec says 2018-08-13
 PACKAGE = "tencentcloud.%s.%s" % (SERVICE, VERSION_DIR)
 GATEWAY_BIN = os.environ.get("GATEWAY_BIN", "")
-
-
-def take_gateway_flag():
-    global GATEWAY_BIN
-    rest = [sys.argv[0]]
-    args = iter(sys.argv[1:])
-    for arg in args:
-        if arg == "--gateway":
-            GATEWAY_BIN = next(args)
-        elif arg.startswith("--gateway="):
-            GATEWAY_BIN = arg.split("=", 1)[1]
-        else:
-            rest.append(arg)
-    sys.argv[:] = rest
-
-
-def start(argv, env=None):
-    """Starts argv; returns (process, last word of its first stdout line)."""
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
-    line = proc.stdout.readline()
-    if not line:
-        proc.kill()
-        raise RuntimeError("%s did not start: %s" % (argv[0], proc.stderr.read()))
-    return proc, line.split()[-1]
 
 
 def body_of(example_input):
@@ -109,40 +83,28 @@ class NewProductTest(unittest.TestCase):
             "--out", os.path.join(proto_root, rel),
             "--lock", os.path.join(proto_root, rel.replace(".proto", ".lock.json"))])
         descriptor_set = os.path.join(cls.tmp, "acmetag.pb")
-        subprocess.check_call([
-            "protoc", "-I", proto_root, "-I", "/usr/include", "--include_imports",
-            "--descriptor_set_out=" + descriptor_set,
-            "--python_out=" + cls.tmp, rel])
-        spec = importlib.util.spec_from_file_location(
-            "acmetag_pb2", os.path.join(cls.tmp, rel.replace(".proto", "_pb2.py")))
-        cls.pb2 = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(cls.pb2)
+        harness.protoc_python([proto_root], [rel], out=cls.tmp, extra=[
+            "--include_imports", "--descriptor_set_out=" + descriptor_set])
+        cls.pb2 = harness.import_generated(
+            cls.tmp, rel.replace(".proto", "_pb2").replace("/", "."))
         with open(os.path.join(specs, "examples.json")) as f:
             cls.examples = json.load(f)["actions"]
 
-        cls.emulator, cls.emulator_url = start([
-            "/usr/bin/python3", os.path.join(REPO, "tools/emulator/emulator.py"),
-            "--listen", "127.0.0.1:0", "--quiet", "--no-auth",
-            "--specs", os.path.join(cls.tmp, "specs")])
-        cls.gateway, address = start([
-            GATEWAY_BIN, "--listen=127.0.0.1:0", "--signing=none",
-            "--endpoint=" + cls.emulator_url,
-            "--descriptor-set=" + descriptor_set])
-        cls.channel = grpc.insecure_channel(address)
+        cls.emulator = harness.Emulator.start(
+            "--no-auth", "--specs", os.path.join(cls.tmp, "specs"),
+            timeout=None)
+        cls.emulator_url = cls.emulator.url
+        cls.gateway, address = harness.start_gateway(
+            GATEWAY_BIN, cls.emulator_url, "--signing=none",
+            "--descriptor-set=" + descriptor_set)
+        cls.channel = harness.open_channel(address)
 
     @classmethod
     def tearDownClass(cls):
-        cls.channel.close()
-        for proc in (cls.gateway, cls.emulator):
-            proc.terminate()
-            proc.wait(timeout=30)
-            proc.stdout.close()
-            proc.stderr.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        harness.shutdown(cls.channel, cls.gateway, cls.emulator, cls.tmp)
 
     def recorded_bodies(self):
-        with urllib.request.urlopen(self.emulator_url + "/_emulator/requests") as r:
-            return [entry["body"] for entry in json.load(r)]
+        return [entry["body"] for entry in self.emulator.requests()]
 
     def test_every_example_round_trips_through_the_gateway(self):
         checked = 0
@@ -159,9 +121,7 @@ class NewProductTest(unittest.TestCase):
                 with self.subTest(action=action, example=index):
                     body = body_of(example["input"]) or "{}"
                     request = json_format.Parse(body, request_type())
-                    urllib.request.urlopen(urllib.request.Request(
-                        self.emulator_url + "/_emulator/requests",
-                        method="DELETE")).close()
+                    self.emulator.clear_requests()
                     response = call(request, timeout=10)
                     sent = self.recorded_bodies()
                     self.assertEqual(len(sent), 1)
@@ -176,7 +136,7 @@ class NewProductTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    take_gateway_flag()
+    GATEWAY_BIN = harness.take_gateway_flag()
     if not GATEWAY_BIN:
         sys.exit("usage: new_product_test.py --gateway PATH")
     unittest.main()

@@ -7,7 +7,9 @@ first documented example (vendored in third_party/tencentcloud-specs), sent
 byte for byte.  Rules, loaded from a file or posted to /_emulator/rules, make
 it answer something else: an error envelope, a raw body, another HTTP status,
 a delay, or a broken connection.  Every API request is recorded and can be read
-back from /_emulator/requests.
+back from /_emulator/requests.  With --tls-cert/--tls-key it serves HTTPS
+(TLS 1.2+, ALPN http/1.1 only); connection, handshake and request counters are
+read from /_emulator/stats.
 
 Python 3 standard library only; see docs/emulator.md.
 """
@@ -22,6 +24,7 @@ import os
 import re
 import signal
 import socket
+import ssl
 import socketserver
 import struct
 import sys
@@ -38,6 +41,9 @@ DEFAULT_MAX_SKEW = 300
 MAX_BODY_BYTES = 16 * 1024 * 1024
 MAX_RECORDED_REQUESTS = 1000
 JSON_CONTENT_TYPE = "application/json"
+# A client that connects but does not finish the TLS handshake within this
+# many seconds is dropped (and counted in tls_failures).
+TLS_HANDSHAKE_TIMEOUT = 10
 
 # The 26 common error codes with the English descriptions of the seed
 # document; they are the default messages of error envelopes.
@@ -329,7 +335,7 @@ RULE_FIELDS = {
         and "\r" not in x and "\n" not in x for k, x in v.items()),
         "an object of header name -> string value"),
     "delay_ms": (lambda v: _is_number(v) and 0 <= v <= 600000, "a number of milliseconds 0..600000"),
-    "fault": (lambda v: v in ("reset", "close"), "\"reset\" or \"close\""),
+    "fault": (lambda v: v in ("reset", "close", "partial"), "\"reset\", \"close\" or \"partial\""),
     "times": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
 }
 
@@ -460,8 +466,31 @@ class RequestLog:
 # HTTP server
 # ---------------------------------------------------------------------------
 
+class Stats:
+    """Connection-level counters, shared by all connection threads."""
+
+    FIELDS = ("connections", "tls_handshakes", "tls_failures", "requests")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._counts = dict.fromkeys(self.FIELDS, 0)
+
+    def add(self, field):
+        with self._lock:
+            self._counts[field] += 1
+
+    def snapshot(self):
+        with self._lock:
+            return dict(self._counts)
+
+    def clear(self):
+        with self._lock:
+            self._counts = dict.fromkeys(self.FIELDS, 0)
+
+
 class EmulatorState:
-    def __init__(self, catalog, secret_id, secret_key, session_token, no_auth, max_skew, quiet):
+    def __init__(self, catalog, secret_id, secret_key, session_token, no_auth, max_skew, quiet,
+                 max_requests_per_connection=0):
         self.catalog = catalog
         self.secret_id = secret_id
         self.secret_key = secret_key
@@ -469,8 +498,10 @@ class EmulatorState:
         self.no_auth = no_auth
         self.max_skew = max_skew
         self.quiet = quiet
+        self.max_requests_per_connection = max_requests_per_connection  # 0: unlimited
         self.rules = RuleBook()
         self.requests = RequestLog()
+        self.stats = Stats()
 
 
 def utc_now_iso():
@@ -490,6 +521,9 @@ class Handler(BaseHTTPRequestHandler):
     # Headers and body go out in separate writes; with Nagle on, a kept-alive
     # connection then waits for the peer's delayed ACK (~40 ms a call).
     disable_nagle_algorithm = True
+
+    # Requests answered on this connection (one handler instance per connection).
+    served_on_connection = 0
 
     @property
     def state(self):
@@ -557,9 +591,35 @@ class Handler(BaseHTTPRequestHandler):
             if name.lower() != "content-length":
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))
+        self.send_connection_limit()
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    def send_connection_limit(self):
+        """`Connection: close` on the last answer --max-requests-per-connection allows."""
+        self.served_on_connection += 1
+        limit = self.state.max_requests_per_connection
+        if limit and self.served_on_connection >= limit:
+            self.send_header("Connection", "close")  # also sets close_connection
+
+    def send_partial(self, status, payload, content_type=JSON_CONTENT_TYPE, extra_headers=None):
+        """Status line and headers announcing `payload`, then only part of it, then close.
+
+        Content-Length is the full length (at least one byte more than sent);
+        about half of the body goes out before the connection is closed (FIN).
+        """
+        self.close_connection = True
+        sent = payload[:len(payload) // 2]
+        self.send_response(status)
+        headers = {"Content-Type": content_type}
+        headers.update(extra_headers or {})
+        for name, value in headers.items():
+            if name.lower() != "content-length":
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(max(len(payload), len(sent) + 1)))
+        self.end_headers()
+        self.wfile.write(sent)
 
     def send_json(self, status, value, extra_headers=None):
         payload = (json.dumps(value, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
@@ -620,6 +680,8 @@ class Handler(BaseHTTPRequestHandler):
             ("requests",): {"GET": lambda: self.send_json(200, self.state.requests.listing()),
                             "DELETE": self.clear_requests},
             ("reset",): {"POST": self.reset},
+            ("stats",): {"GET": lambda: self.send_json(200, self.state.stats.snapshot()),
+                         "DELETE": self.clear_stats},
         }
         if len(parts) == 2 and parts[0] == "rules":
             routes[tuple(parts)] = {"DELETE": lambda: self.delete_rule(parts[1])}
@@ -659,9 +721,14 @@ class Handler(BaseHTTPRequestHandler):
         self.state.requests.clear()
         self.send_json(200, {"status": "ok"})
 
+    def clear_stats(self):
+        self.state.stats.clear()
+        self.send_json(200, {"status": "ok"})
+
     def reset(self):
         self.state.rules.clear()
         self.state.requests.clear()
+        self.state.stats.clear()
         self.send_json(200, {"status": "ok"})
 
     # -- the API ------------------------------------------------------------
@@ -669,6 +736,8 @@ class Handler(BaseHTTPRequestHandler):
     def handle_api(self):
         started = time.monotonic()
         body = self.read_body()
+        if self.command == "POST":
+            self.state.stats.add("requests")
         headers = self.lower_headers()
         action = headers.get("x-tc-action", "").strip()
         version = headers.get("x-tc-version", "").strip()
@@ -687,6 +756,11 @@ class Handler(BaseHTTPRequestHandler):
         if payload is None:  # a fault rule dropped the connection
             self.state.requests.update(record, status=None)
             self.log_api(action, "-", "fault", started)
+            return
+        if isinstance(payload, PartialAnswer):  # a "partial" fault: a truncated answer
+            self.state.requests.update(record, status=None, error_code=code)
+            self.send_partial(status, payload.data, ctype, extra)
+            self.log_api(action, status, "partial fault", started)
             return
         self.state.requests.update(record, status=status, error_code=code)
         self.send_bytes(status, payload, ctype, extra)
@@ -716,9 +790,14 @@ class Handler(BaseHTTPRequestHandler):
     def _rule_answer(self, rule, body, action, service, version):
         if rule.get("delay_ms"):
             time.sleep(rule["delay_ms"] / 1000.0)
-        if "fault" in rule:
+        if rule.get("fault") in ("reset", "close"):
             self.abort_connection(reset=rule["fault"] == "reset")
             return None, None, None, None, None
+        if rule.get("fault") == "partial":
+            without_fault = {k: v for k, v in rule.items() if k not in ("fault", "delay_ms")}
+            status, payload, ctype, extra, code = self._rule_answer(
+                without_fault, body, action, service, version)
+            return status, PartialAnswer(payload), ctype, extra, code
         status = rule.get("status", 200)
         extra = {k: v for k, v in rule.get("headers", {}).items() if k.lower() != "content-type"}
         ctype = next((v for k, v in rule.get("headers", {}).items() if k.lower() == "content-type"),
@@ -760,6 +839,13 @@ class Handler(BaseHTTPRequestHandler):
         return 200, error_envelope(e.code, e.message), JSON_CONTENT_TYPE, {}, e.code
 
 
+class PartialAnswer:
+    """The payload of an answer that a "partial" fault sends only in part."""
+
+    def __init__(self, data):
+        self.data = data
+
+
 def is_json_object(body):
     try:
         return isinstance(json.loads(body.decode("utf-8")), dict)
@@ -773,10 +859,43 @@ class EmulatorServer(ThreadingHTTPServer):
     # (clients then wait a SYN retry, ~1 s); a gateway under load opens many.
     request_queue_size = 1024
 
-    def __init__(self, address, state, family=socket.AF_INET):
+    def __init__(self, address, state, family=socket.AF_INET, ssl_context=None):
         self.address_family = family
         self.state = state
+        self.ssl_context = ssl_context  # None: plain HTTP
         super().__init__(address, Handler)
+
+    def get_request(self):
+        # Runs in the accepting thread: only wrap here, the handshake itself
+        # happens in the connection's thread (finish_request), so a slow or
+        # silent client cannot hold up accept().
+        sock, address = self.socket.accept()
+        self.state.stats.add("connections")
+        if self.ssl_context is not None:
+            try:
+                sock = self.ssl_context.wrap_socket(sock, server_side=True,
+                                                    do_handshake_on_connect=False)
+            except (OSError, ValueError) as e:
+                sock.close()
+                self.state.stats.add("tls_failures")
+                raise OSError(str(e))  # serve_forever skips connections failing with OSError
+        return sock, address
+
+    def finish_request(self, request, client_address):
+        if self.ssl_context is not None:
+            try:
+                request.settimeout(TLS_HANDSHAKE_TIMEOUT)
+                request.do_handshake()
+                request.settimeout(None)
+            except (OSError, ValueError) as e:  # ssl.SSLError, timeouts, resets
+                self.state.stats.add("tls_failures")
+                if not self.state.quiet:
+                    sys.stderr.write("%s TLS handshake with %s failed: %s\n" % (
+                        utc_now_iso(), client_address[0], e))
+                    sys.stderr.flush()
+                return  # process_request_thread closes the socket
+            self.state.stats.add("tls_handshakes")
+        super().finish_request(request, client_address)
 
     def server_bind(self):
         # HTTPServer.server_bind does a reverse DNS lookup (getfqdn); skip it.
@@ -806,6 +925,15 @@ def parse_listen(text):
     return host, int(port)
 
 
+def make_tls_context(cert_file, key_file):
+    """Server context: TLS 1.2 or later, ALPN http/1.1 only (no HTTP/2)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.set_alpn_protocols(["http/1.1"])
+    context.load_cert_chain(cert_file, key_file)
+    return context
+
+
 def load_rules_file(path):
     with open(path, encoding="utf-8") as f:
         payload = json.load(f)
@@ -828,9 +956,11 @@ def build_arg_parser():
                "  DELETE /_emulator/rules[/ID]      delete all rules, or one\n"
                "  GET    /_emulator/requests        recorded API requests, oldest first\n"
                "  DELETE /_emulator/requests        forget recorded requests\n"
-               "  POST   /_emulator/reset           clear rules and requests\n\n"
+               "  GET    /_emulator/stats           connection/TLS/request counters\n"
+               "  DELETE /_emulator/stats           zero the counters\n"
+               "  POST   /_emulator/reset           clear rules, requests and counters\n\n"
                "On start one line is printed to stdout:\n"
-               "  emulator listening on http://HOST:PORT\n"
+               "  emulator listening on http://HOST:PORT   (https:// with --tls-cert)\n"
                "See docs/emulator.md for the rule format and examples.")
     env = os.environ
     parser.add_argument("--listen", type=parse_listen, default=("127.0.0.1", 0), metavar="HOST:PORT",
@@ -855,6 +985,12 @@ def build_arg_parser():
     parser.add_argument("--max-skew", type=int, default=DEFAULT_MAX_SKEW, metavar="SECONDS",
                         help="largest accepted |now - X-TC-Timestamp| (default %d; 0 disables)"
                              % DEFAULT_MAX_SKEW)
+    parser.add_argument("--tls-cert", metavar="FILE",
+                        help="serve HTTPS with this PEM certificate (chain); needs --tls-key")
+    parser.add_argument("--tls-key", metavar="FILE", help="PEM private key of --tls-cert")
+    parser.add_argument("--max-requests-per-connection", type=int, default=0, metavar="N",
+                        help="close each connection after answering N requests "
+                             "(default 0: unlimited)")
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines on stderr")
     return parser
 
@@ -863,12 +999,24 @@ def main(argv=None):
     args = build_arg_parser().parse_args(argv)
     if args.max_skew < 0:
         sys.exit("emulator.py: --max-skew must be >= 0")
+    if args.max_requests_per_connection < 0:
+        sys.exit("emulator.py: --max-requests-per-connection must be >= 0")
+    if bool(args.tls_cert) != bool(args.tls_key):
+        sys.exit("emulator.py: --tls-cert and --tls-key go together")
+    ssl_context = None
+    if args.tls_cert:
+        try:
+            ssl_context = make_tls_context(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as e:
+            sys.exit("emulator.py: cannot load --tls-cert %s / --tls-key %s: %s"
+                     % (args.tls_cert, args.tls_key, e))
     try:
         catalog = Catalog(args.specs)
     except OSError as e:
         sys.exit("emulator.py: cannot read --specs %s: %s" % (args.specs, e))
     state = EmulatorState(catalog, args.secret_id, args.secret_key, args.session_token,
-                          args.no_auth, args.max_skew, args.quiet)
+                          args.no_auth, args.max_skew, args.quiet,
+                          args.max_requests_per_connection)
     if args.rules:
         try:
             state.rules.add(load_rules_file(args.rules))
@@ -878,7 +1026,7 @@ def main(argv=None):
     host, port = args.listen
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        server = EmulatorServer((host, port), state, family)
+        server = EmulatorServer((host, port), state, family, ssl_context)
     except OSError as e:
         sys.exit("emulator.py: cannot listen on %s:%d: %s" % (host, port, e))
 
@@ -889,11 +1037,14 @@ def main(argv=None):
     signal.signal(signal.SIGINT, stop)
 
     shown_host = "[%s]" % host if family == socket.AF_INET6 else host
-    print("emulator listening on http://%s:%d" % (shown_host, server.server_address[1]), flush=True)
+    scheme = "https" if ssl_context is not None else "http"
+    print("emulator listening on %s://%s:%d" % (scheme, shown_host, server.server_address[1]),
+          flush=True)
     if not args.quiet:
-        sys.stderr.write("%s loaded %d actions of %d products from %s; auth %s\n" % (
+        sys.stderr.write("%s loaded %d actions of %d products from %s; auth %s%s\n" % (
             utc_now_iso(), catalog.action_count(), len(catalog.products), args.specs,
-            "off" if args.no_auth else "on (SecretId %s)" % args.secret_id))
+            "off" if args.no_auth else "on (SecretId %s)" % args.secret_id,
+            "; TLS with %s" % args.tls_cert if ssl_context is not None else ""))
         sys.stderr.flush()
     try:
         server.serve_forever(poll_interval=0.2)

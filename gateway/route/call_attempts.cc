@@ -1,0 +1,175 @@
+#include "gateway/route/call_attempts.h"
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "envelope/gateway/v1/json_api.pb.h"
+#include "gateway/envelope/outcome.h"
+#include "gateway/transcode/transcode.h"
+
+namespace envelope {
+namespace {
+
+// An attempt needs at least this much of the deadline to be worth starting.
+constexpr absl::Duration kMinAttemptTime = absl::Milliseconds(20);
+
+GrpcResult Failure(const absl::Status& status) {
+  GrpcResult result;
+  result.code = status.code();
+  result.message = std::string(status.message());
+  return result;
+}
+
+bool IsRateLimited(absl::string_view code) {
+  return code == "RequestLimitExceeded" ||
+         absl::StartsWith(code, "RequestLimitExceeded.");
+}
+
+AttemptFault Classify(const HttpResponse& response, const GrpcResult& result) {
+  if (!response.transport.ok()) {
+    if (response.transport.code() != absl::StatusCode::kUnavailable ||
+        response.tls_failure) {
+      return AttemptFault::kPermanent;
+    }
+    return response.request_sent ? AttemptFault::kAfterSend
+                                 : AttemptFault::kBeforeSend;
+  }
+  if (IsRateLimited(result.error_code)) return AttemptFault::kRateLimited;
+  // No envelope, and an HTTP status that says "busy, try later".
+  if (result.error_code.empty() &&
+      result.code == absl::StatusCode::kUnavailable) {
+    return AttemptFault::kAfterSend;
+  }
+  return AttemptFault::kNone;
+}
+
+GrpcResult FromOutcome(Outcome outcome) {
+  GrpcResult result;
+  result.code = outcome.code;
+  result.message = std::move(outcome.message);
+  result.details = std::move(outcome.details);
+  result.request_id = std::move(outcome.request_id);
+  result.error_code = std::move(outcome.error_code);
+  return result;
+}
+
+}  // namespace
+
+GrpcResult ResultFromAnswer(const MethodRoute& route,
+                            const ErrorContext& context,
+                            const StatusTable& table,
+                            const HttpResponse& response) {
+  if (!response.transport.ok()) return Failure(response.transport);
+  Outcome outcome =
+      InterpretResponse(response.status, response.body, context, table);
+  if (!outcome.ok() || !outcome.envelope.has_value()) {
+    return FromOutcome(std::move(outcome));
+  }
+  const Envelope& envelope = *outcome.envelope;
+  GrpcResult result;
+  result.request_id = envelope.request_id;
+  if (route.untyped) {
+    envelope::gateway::v1::CallResponse answer;
+    answer.set_response_json(std::string(envelope.response_text));
+    answer.set_request_id(envelope.request_id);
+    answer.SerializeToString(&result.payload);
+    return result;
+  }
+  std::unique_ptr<google::protobuf::Message> message(
+      route.response_prototype->New());
+  absl::Status status = JsonValueToMessage(*envelope.response, message.get());
+  if (!status.ok()) {
+    result.code = absl::StatusCode::kInternal;
+    result.message = absl::StrCat("upstream response does not fit ",
+                                  route.method->output_type()->full_name(),
+                                  ": ", status.message());
+    return result;
+  }
+  message->SerializeToString(&result.payload);
+  return result;
+}
+
+std::shared_ptr<CallAttempts> CallAttempts::Start(Setup setup) {
+  std::shared_ptr<CallAttempts> call(new CallAttempts(std::move(setup)));
+  call->Attempt();
+  return call;
+}
+
+void CallAttempts::Cancel() {
+  HttpClient::TransferId transfer;
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_ || ended_) return;
+    cancelled_ = true;
+    transfer = transfer_;
+  }
+  if (transfer != 0) setup_.upstream->Cancel(transfer);
+}
+
+void CallAttempts::Attempt() {
+  bool cancelled;
+  {
+    absl::MutexLock lock(&mu_);
+    cancelled = cancelled_;
+  }
+  if (cancelled) {
+    End(Failure(absl::CancelledError("the call was cancelled")));
+    return;
+  }
+  ++attempts_;
+  auto self = shared_from_this();
+  HttpClient::TransferId id = setup_.upstream->Send(
+      setup_.api,
+      [self](HttpResponse response) { self->OnAnswer(std::move(response)); });
+  absl::MutexLock lock(&mu_);
+  transfer_ = id;
+  // Cancelled between Send and here: the transfer id was not known yet.
+  if (cancelled_ && id != 0) setup_.upstream->Cancel(id);
+}
+
+void CallAttempts::OnAnswer(HttpResponse response) {
+  {
+    absl::MutexLock lock(&mu_);
+    transfer_ = 0;
+  }
+  GrpcResult result =
+      ResultFromAnswer(*setup_.route, setup_.context, *setup_.table, response);
+  AttemptFault fault = Classify(response, result);
+  if (RetryLater(fault)) return;
+  if (fault == AttemptFault::kRateLimited) {
+    // RetryInfo says how long the gateway would have waited next.
+    setup_.context.retry_delay = setup_.policy->Backoff(fault, attempts_);
+    result = ResultFromAnswer(*setup_.route, setup_.context, *setup_.table,
+                              response);
+  }
+  result.attempts = attempts_;
+  End(std::move(result));
+}
+
+bool CallAttempts::RetryLater(AttemptFault fault) {
+  if (!setup_.policy->ShouldRetry(fault, attempts_, setup_.may_send_twice)) {
+    return false;
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    if (cancelled_) return false;
+  }
+  absl::Duration delay = setup_.policy->Backoff(fault, attempts_);
+  if (absl::Now() + delay + kMinAttemptTime >= setup_.api.deadline) {
+    return false;
+  }
+  auto self = shared_from_this();
+  setup_.upstream->RunAfter(delay, [self] { self->Attempt(); });
+  return true;
+}
+
+void CallAttempts::End(GrpcResult result) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (ended_) return;
+    ended_ = true;
+  }
+  Dispatcher::Done done = std::move(setup_.done);
+  std::move(done)(std::move(result));
+}
+
+}  // namespace envelope

@@ -10,7 +10,11 @@ PACKAGES=(
   libabsl-dev libcurl4-openssl-dev libssl-dev rapidjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-github-gogo-googleapis-dev python3-grpcio python3-protobuf
+  libyaml-cpp-dev python3-prometheus-client debootstrap iproute2
 )
+# The deploy checks validate manifests with an npm package; Debian's npm
+# conflicts with a Node.js installed otherwise, so only when there is none.
+command -v npm >/dev/null || PACKAGES+=(nodejs npm)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,183 +1,66 @@
 #include "gateway/front/server.h"
 
+#include <grpcpp/ext/health_check_service_server_builder_option.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
 
-#include <atomic>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "gateway/front/call_reactor.h"
 #include "gateway/front/reflection.h"
 
 namespace envelope {
-namespace {
-
-std::string Metadata(const grpc::GenericCallbackServerContext& context,
-                     absl::string_view key) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find(grpc::string_ref(key.data(), key.size()));
-  if (it == metadata.end()) return "";
-  return std::string(it->second.data(), it->second.size());
-}
-
-absl::Time Deadline(const grpc::GenericCallbackServerContext& context) {
-  auto deadline = context.deadline();
-  // gRPC reports "no deadline" as a time far in the future.
-  if (deadline >
-      std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
-    return absl::InfiniteFuture();
-  }
-  return absl::FromChrono(deadline);
-}
-
-grpc::ByteBuffer ToByteBuffer(const std::string& bytes) {
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-bool ToString(const grpc::ByteBuffer& buffer, std::string* out) {
-  std::vector<grpc::Slice> slices;
-  if (!buffer.Dump(&slices).ok()) return false;
-  out->clear();
-  for (const auto& slice : slices) {
-    out->append(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  }
-  return true;
-}
-
-// One unary call: read the request, dispatch, write the answer and finish.
-class CallReactor : public grpc::ServerGenericBidiReactor {
- public:
-  CallReactor(grpc::GenericCallbackServerContext* context,
-              Dispatcher* dispatcher)
-      : context_(context), dispatcher_(dispatcher) {
-    StartRead(&request_);
-  }
-
-  void OnReadDone(bool ok) override {
-    if (!ok) {
-      if (MarkFinished()) {
-        Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                            "the call carried no request message"));
-      }
-      Unref();  // no dispatch
-      return;
-    }
-    GrpcCall call;
-    call.method = context_->method();
-    call.region = Metadata(*context_, "x-tc-region");
-    call.language = Metadata(*context_, "x-tc-language");
-    call.deadline = Deadline(*context_);
-    if (!ToString(request_, &call.payload)) {
-      if (MarkFinished()) {
-        Finish(grpc::Status(grpc::StatusCode::INTERNAL, "unreadable request"));
-      }
-      Unref();  // no dispatch
-      return;
-    }
-    // The call may end (and OnDone run) before Dispatch returns: hold a
-    // reference until the canceller is stored.
-    refs_.fetch_add(1);
-    Dispatcher::Canceller cancel =
-        dispatcher_->Dispatch(std::move(call), [this](GrpcResult result) {
-          Answer(std::move(result));
-          Unref();
-        });
-    StoreCanceller(std::move(cancel));
-    Unref();
-  }
-
-  // The caller went away, or the server is past its shutdown grace: end the
-  // call now; the upstream answer, when it comes, is dropped.
-  void OnCancel() override {
-    if (MarkFinished()) {
-      Finish(grpc::Status(grpc::StatusCode::CANCELLED,
-                          "call cancelled before the upstream answered"));
-    }
-    // Abort the upstream request too: nobody waits for its answer.
-    Dispatcher::Canceller cancel;
-    {
-      absl::MutexLock lock(&cancel_mu_);
-      cancelled_ = true;
-      cancel = std::move(cancel_);
-    }
-    if (cancel) std::move(cancel)();
-  }
-
-  void OnWriteDone(bool ok) override {}
-  void OnDone() override { Unref(); }
-
- private:
-  // OnCancel may already have run (on another thread) during Dispatch: then
-  // cancel at once.
-  void StoreCanceller(Dispatcher::Canceller cancel) {
-    absl::MutexLock lock(&cancel_mu_);
-    if (cancelled_) {
-      std::move(cancel)();
-    } else {
-      cancel_ = std::move(cancel);
-    }
-  }
-
-  // True for the one caller that gets to finish the call.
-  bool MarkFinished() { return !finished_.exchange(true); }
-
-  // Two owners: gRPC (until OnDone) and the dispatch (until its callback).
-  void Unref() {
-    if (refs_.fetch_sub(1) == 1) delete this;
-  }
-
-  void Answer(GrpcResult result) {
-    if (!MarkFinished()) return;
-    if (!result.request_id.empty()) {
-      context_->AddTrailingMetadata("x-tc-requestid", result.request_id);
-    }
-    if (!result.error_code.empty()) {
-      context_->AddTrailingMetadata("x-tc-error-code", result.error_code);
-    }
-    if (result.code != absl::StatusCode::kOk) {
-      Finish(grpc::Status(static_cast<grpc::StatusCode>(result.code),
-                          result.message, result.details));
-      return;
-    }
-    response_ = ToByteBuffer(result.payload);
-    StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
-  }
-
-  grpc::GenericCallbackServerContext* context_;
-  Dispatcher* dispatcher_;
-  grpc::ByteBuffer request_;
-  grpc::ByteBuffer response_;
-  std::atomic<bool> finished_{false};
-  absl::Mutex cancel_mu_;
-  bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
-  Dispatcher::Canceller cancel_ ABSL_GUARDED_BY(cancel_mu_);
-  std::atomic<int> refs_{2};
-};
-
-}  // namespace
 
 class GatewayServer::Service : public grpc::CallbackGenericService {
  public:
-  explicit Service(Dispatcher* dispatcher) : dispatcher_(dispatcher) {}
+  explicit Service(FrontState* state) : state_(state) {}
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
-    return new CallReactor(context, dispatcher_);
+    return NewCallReactor(context, state_);
   }
 
  private:
-  Dispatcher* dispatcher_;
+  FrontState* state_;
 };
 
+namespace {
+
+void SetChannelArguments(const ServerOptions& options,
+                         grpc::ServerBuilder& builder) {
+  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_request_bytes));
+  // Ping idle clients now and then so a dead peer is noticed; let clients
+  // ping us as often as every 10 s, even without calls (a sidecar's app keeps
+  // its channel warm).
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_time)));
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIMEOUT_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(options.keepalive_timeout)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
-    const ServerOptions& options, const Router* router,
-    Dispatcher* dispatcher) {
+    const ServerOptions& options, const Router* router, Dispatcher* dispatcher,
+    CallObserver* observer) {
   std::unique_ptr<GatewayServer> server(new GatewayServer());
-  server->service_ = std::make_unique<Service>(dispatcher);
-  server->reflection_ = std::make_unique<ReflectionServices>(
-      &router->pool(), router->ServiceNames());
+  server->state_ = std::make_unique<FrontState>();
+  server->state_->dispatcher = dispatcher;
+  server->state_->observer = observer;
+  server->state_->max_in_flight = options.max_in_flight;
+  server->service_ = std::make_unique<Service>(server->state_.get());
+  server->services_ = router->ServiceNames();
+  server->reflection_ =
+      std::make_unique<ReflectionServices>(&router->pool(), server->services_);
+
+  grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   for (grpc::Service* service : server->reflection_->services()) {
     builder.RegisterService(service);
@@ -189,7 +72,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
                              &server->ports_[i]);
   }
   builder.RegisterCallbackGenericService(server->service_.get());
-  builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_request_bytes));
+  SetChannelArguments(options, builder);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr) {
     return absl::UnavailableError(absl::StrCat(
@@ -203,7 +86,21 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
           absl::StrCat("cannot listen on ", options.listen[i]));
     }
   }
+  server->SetHealth(true);
   return server;
+}
+
+void GatewayServer::SetServing(bool serving) {
+  SetHealth(serving && !state_->draining.load());
+}
+
+void GatewayServer::SetHealth(bool serving) {
+  grpc::HealthCheckServiceInterface* health = server_->GetHealthCheckService();
+  if (health == nullptr) return;
+  health->SetServingStatus(serving);  // "" and every registered name
+  for (const std::string& name : services_) {
+    health->SetServingStatus(name, serving);
+  }
 }
 
 GatewayServer::~GatewayServer() {
@@ -211,6 +108,19 @@ GatewayServer::~GatewayServer() {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
+}
+
+void GatewayServer::StartDraining() {
+  state_->draining.store(true);
+  SetHealth(false);
+}
+
+int GatewayServer::in_flight() const { return state_->in_flight.load(); }
+
+bool GatewayServer::draining() const { return state_->draining.load(); }
+
+void GatewayServer::AbortInFlight() {
+  state_->AbortAll("the gateway is shutting down and its grace period is over");
 }
 
 void GatewayServer::Shutdown(absl::Duration grace) {

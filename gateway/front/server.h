@@ -20,32 +20,75 @@ struct ServerOptions {
   // gRPC listen addresses: "127.0.0.1:50051", "unix:/run/gw.sock".
   std::vector<std::string> listen = {"127.0.0.1:50051"};
   size_t max_request_bytes = 4 << 20;
+  // Calls in flight at most; beyond, UNAVAILABLE (SPEC §4).
+  int max_in_flight = 1000;
+  absl::Duration keepalive_time = absl::Minutes(5);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
 };
 
-// The gRPC front: one callback generic service that hands every call to the
-// dispatcher, without a thread per call and without blocking.
+// One finished call, for the access log and the metrics.
+struct CallRecord {
+  std::string method;
+  const GrpcResult* result = nullptr;  // code, codes, RequestId, attempts, ...
+  absl::Duration latency;
+  size_t bytes_in = 0;
+  size_t bytes_out = 0;
+};
+
+// Told about every call as it ends, on whatever thread ends it: keep it
+// short and thread-safe.
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  virtual void OnCallStart() {}
+  virtual void OnCallEnd(const CallRecord& record) = 0;
+};
+
 class ReflectionServices;
+struct FrontState;
+
+// The gRPC front: one callback generic service that hands every call to the
+// dispatcher, without a thread per call and without blocking; the standard
+// health service; server reflection.
 
 class GatewayServer {
  public:
   // Serves every route of `router` through `dispatcher`, and server
   // reflection over the router's descriptors. Both must outlive the server.
+  // `observer` may be null.
   static absl::StatusOr<std::unique_ptr<GatewayServer>> Start(
       const ServerOptions& options, const Router* router,
-      Dispatcher* dispatcher);
+      Dispatcher* dispatcher, CallObserver* observer);
   ~GatewayServer();
 
   // The TCP port of each listen address (0 for unix sockets).
   const std::vector<int>& ports() const { return ports_; }
 
-  // Stops accepting calls; calls still running get until `grace` to finish.
+  // Drain, first step: health turns NOT_SERVING and new calls get
+  // UNAVAILABLE at once; calls in flight go on.
+  void StartDraining();
+  int in_flight() const;
+  bool draining() const;
+  // Drain, last step: ends every call still in flight with UNAVAILABLE.
+  void AbortInFlight();
+
+  // grpc.health.v1 for "" and every routed service: SERVING or NOT_SERVING
+  // (e.g. while there are no usable credentials). Draining stays
+  // NOT_SERVING whatever this says.
+  void SetServing(bool serving);
+
+  // Stops the server; calls still running get until `grace` to finish, then
+  // are cancelled (their callers see UNAVAILABLE or CANCELLED).
   void Shutdown(absl::Duration grace);
   void Wait();
 
  private:
   class Service;
   GatewayServer() = default;
+  void SetHealth(bool serving);
 
+  std::unique_ptr<FrontState> state_;
+  std::vector<std::string> services_;
   std::unique_ptr<Service> service_;
   std::unique_ptr<ReflectionServices> reflection_;
   std::unique_ptr<grpc::Server> server_;

@@ -2,159 +2,47 @@
 #include <signal.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
+#include <thread>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
-#include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "gateway/admin/server.h"
+#include "gateway/config/config.h"
 #include "gateway/credentials/chain.h"
 #include "gateway/front/server.h"
+#include "gateway/main/access_log.h"
+#include "gateway/main/diagnostics.h"
+#include "gateway/main/gateway_metrics.h"
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/dispatcher.h"
 #include "gateway/route/router.h"
 #include "gateway/upstream/upstream.h"
 
-ABSL_FLAG(std::vector<std::string>, listen, {"127.0.0.1:50051"},
-          "gRPC listen addresses, comma-separated (host:port or unix:PATH)");
-ABSL_FLAG(std::string, endpoint, "https://{service}.tencentcloudapi.com",
-          "upstream endpoint template; {service} and {region} are filled per "
-          "call. Plain http:// is for local emulators and tests");
-ABSL_FLAG(std::vector<std::string>, service_endpoint, {},
-          "per-service endpoint overrides, comma-separated service=URL");
-ABSL_FLAG(std::string, region, "",
-          "default region (X-TC-Region) when a call names none");
-ABSL_FLAG(std::string, signing, "tc3",
-          "tc3: sign with TC3-HMAC-SHA256 using TENCENTCLOUD_SECRET_ID / "
-          "TENCENTCLOUD_SECRET_KEY / TENCENTCLOUD_SESSION_TOKEN; none: send "
-          "unsigned (local emulators, APIs without signatures)");
-ABSL_FLAG(std::vector<std::string>, credential_sources, {},
-          "credential sources in order, comma-separated: config, files, env, "
-          "profile, tke-oidc, cvm-role, none; empty: files, env, profile, "
-          "tke-oidc (and cvm-role with --use-metadata); see "
-          "docs/credentials.md");
-ABSL_FLAG(std::string, secret_dir, "",
-          "a mounted Secret holding files secret_id, secret_key and optional "
-          "session_token; re-read when it changes");
-ABSL_FLAG(std::string, credentials_file, "",
-          "Tencent Cloud profile file; empty: $TENCENTCLOUD_CREDENTIALS_FILE "
-          "or ~/.tencentcloud/credentials");
-ABSL_FLAG(std::string, credentials_profile, "",
-          "profile in the profile file; empty: $TENCENTCLOUD_PROFILE or "
-          "default");
-ABSL_FLAG(bool, use_metadata, false,
-          "try the CVM instance role from the metadata service");
-ABSL_FLAG(std::string, metadata_url,
-          "http://metadata.tencentyun.com/latest/meta-data/",
-          "base URL of the CVM metadata service");
-ABSL_FLAG(std::string, sts_endpoint, "https://sts.tencentcloudapi.com/",
-          "STS endpoint for TKE OIDC (AssumeRoleWithWebIdentity)");
-ABSL_FLAG(absl::Duration, refresh_before_expiry, absl::Minutes(5),
-          "temporary credentials are renewed this long before they expire");
-ABSL_FLAG(std::vector<std::string>, descriptor_set, {},
-          "extra descriptor sets (protoc --descriptor_set_out "
-          "--include_imports), comma-separated paths");
-ABSL_FLAG(std::vector<std::string>, status_override, {},
-          "status table overrides, comma-separated CODE_OR_PREFIX=GRPC_CODE, "
-          "e.g. ResourceInUse=UNAVAILABLE");
-ABSL_FLAG(std::string, error_domain, "tencentcloudapi.com",
-          "google.rpc.ErrorInfo.domain of upstream errors");
-ABSL_FLAG(absl::Duration, default_timeout, absl::Seconds(30),
-          "bound of an upstream exchange when the caller sets no deadline");
-ABSL_FLAG(int32_t, max_attempts, 3,
-          "upstream attempts per call, the first included (1: no retries)");
-ABSL_FLAG(absl::Duration, initial_backoff, absl::Milliseconds(100),
-          "backoff before the first retry of a transport failure; doubles "
-          "per retry, with jitter");
-ABSL_FLAG(absl::Duration, max_backoff, absl::Seconds(5),
-          "largest backoff between two attempts");
-ABSL_FLAG(absl::Duration, rate_limit_backoff, absl::Seconds(1),
-          "backoff before retrying RequestLimitExceeded (doubles per retry); "
-          "also the RetryInfo delay when no retry is left");
-ABSL_FLAG(bool, retry_rate_limited, true,
-          "retry calls answered RequestLimitExceeded*");
-ABSL_FLAG(std::vector<std::string>, idempotent_prefixes,
-          (std::vector<std::string>{"Describe", "List", "Get", "Query"}),
-          "actions with these prefixes may be sent again after a failure "
-          "once the request left (so may any carrying a ClientToken)");
-ABSL_FLAG(std::vector<std::string>, idempotent_actions, {},
-          "more actions that may be sent again, by name");
-ABSL_FLAG(std::vector<std::string>, non_idempotent_actions, {},
-          "actions never sent again once the request left, even if a prefix "
-          "matches");
-ABSL_FLAG(std::string, ca_file, "",
-          "CA bundle (PEM) to verify upstream servers; empty: the system's");
-ABSL_FLAG(std::vector<std::string>, connect_to, {},
-          "connect elsewhere, keeping the URL's host for SNI, Host and the "
-          "certificate: HOST:PORT:CONNECT_HOST:CONNECT_PORT (curl syntax)");
-ABSL_FLAG(std::string, proxy, "",
-          "upstream proxy URL; empty: HTTPS_PROXY / https_proxy / ALL_PROXY "
-          "from the environment");
-ABSL_FLAG(std::string, no_proxy, "",
-          "hosts never proxied, comma-separated; empty: NO_PROXY from the "
-          "environment");
-ABSL_FLAG(int32_t, max_connections_per_host, 32,
-          "cap of simultaneous upstream connections to one host");
-ABSL_FLAG(bool, http2, true, "offer HTTP/2 to TLS upstreams (ALPN)");
-ABSL_FLAG(bool, allow_plain_http_routes, false,
-          "let route options in descriptors name plain http:// endpoints");
-ABSL_FLAG(int64_t, max_response_bytes, 16 << 20,
-          "largest upstream response body accepted");
-ABSL_FLAG(int64_t, max_request_bytes, 4 << 20,
-          "largest gRPC request message accepted");
-ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(20),
-          "time in-flight calls get to finish after SIGTERM");
-
 namespace envelope {
 namespace {
 
 constexpr int kConfigError = 2;
+constexpr char kVersion[] = "0.1.0";
 
 [[noreturn]] void ConfigError(absl::string_view message) {
   std::cerr << "envelope-gateway: " << message << std::endl;
   std::exit(kConfigError);
 }
 
-std::shared_ptr<const CredentialSource> CredentialsFromFlags() {
-  CredentialOptions options;
-  options.sources = absl::GetFlag(FLAGS_credential_sources);
-  options.secret_dir = absl::GetFlag(FLAGS_secret_dir);
-  options.profile_file = absl::GetFlag(FLAGS_credentials_file);
-  options.profile_name = absl::GetFlag(FLAGS_credentials_profile);
-  options.use_metadata = absl::GetFlag(FLAGS_use_metadata);
-  options.metadata_url = absl::GetFlag(FLAGS_metadata_url);
-  options.sts_endpoint = absl::GetFlag(FLAGS_sts_endpoint);
-  options.refresh_before_expiry = absl::GetFlag(FLAGS_refresh_before_expiry);
-  absl::StatusOr<std::unique_ptr<CredentialSource>> chain =
-      MakeCredentialChain(options);
-  if (!chain.ok()) {
-    ConfigError(absl::StrCat("credentials: ", chain.status().message()));
-  }
-  CredentialState state = CheckCredentials(**chain);
-  if (state.ready) {
-    std::cerr << "envelope-gateway: credentials from " << state.source
-              << std::endl;
-  } else {
-    // Not fatal: a rotation or a metadata service may come up later. Calls
-    // get UNAVAILABLE meanwhile and the gateway reports not-ready.
-    std::cerr << "envelope-gateway: no usable credentials yet: "
-              << state.message << std::endl;
-  }
-  return *std::move(chain);
-}
-
-std::vector<Router::DescriptorSet> DescriptorSets() {
+absl::StatusOr<std::vector<Router::DescriptorSet>> DescriptorSets(
+    const GatewayConfig& config) {
   std::vector<Router::DescriptorSet> sets;
   sets.push_back({"bundled", std::string(BundledDescriptorSet())});
-  for (const std::string& path : absl::GetFlag(FLAGS_descriptor_set)) {
+  for (const std::string& path : config.descriptor_sets) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) ConfigError(absl::StrCat("--descriptor-set: cannot read ", path));
+    if (!in) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("descriptor_set: cannot read ", path));
+    }
     std::stringstream bytes;
     bytes << in.rdbuf();
     sets.push_back({path, bytes.str()});
@@ -162,181 +50,288 @@ std::vector<Router::DescriptorSet> DescriptorSets() {
   return sets;
 }
 
-UpstreamOptions UpstreamFromFlags() {
-  UpstreamOptions options;
-  options.endpoint_template = absl::GetFlag(FLAGS_endpoint);
-  for (const std::string& entry : absl::GetFlag(FLAGS_service_endpoint)) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(entry, '=');
-    if (kv.first.empty() || kv.second.empty()) {
-      ConfigError(absl::StrCat("--service-endpoint: \"", entry,
-                               "\" is not service=URL"));
-    }
-    options.service_endpoints[kv.first] = kv.second;
+absl::StatusOr<std::unique_ptr<Router>> LoadRouter(
+    const GatewayConfig& config) {
+  absl::StatusOr<std::vector<Router::DescriptorSet>> sets =
+      DescriptorSets(config);
+  if (!sets.ok()) return sets.status();
+  return Router::Create(*sets);
+}
+
+std::shared_ptr<const CredentialSource> LoadCredentials(GatewayConfig& config,
+                                                        Diagnostics& log) {
+  config.credentials.log = [&log](const std::string& line) {
+    log.Warning(absl::StrCat("credentials ", line));
+  };
+  absl::StatusOr<std::unique_ptr<CredentialSource>> chain =
+      MakeCredentialChain(config.credentials);
+  if (!chain.ok()) {
+    ConfigError(absl::StrCat("credentials: ", chain.status().message()));
   }
-  const std::string signing = absl::GetFlag(FLAGS_signing);
-  if (signing == "none") {
-    options.signing = Signing::kNone;
-  } else if (signing == "tc3") {
-    options.credentials = CredentialsFromFlags();
+  CredentialState state = CheckCredentials(**chain);
+  if (state.ready) {
+    log.Info(absl::StrCat("credentials from ", state.source));
   } else {
-    ConfigError(
-        absl::StrCat("--signing: \"", signing, "\" is not one of tc3, none"));
+    // Not fatal: a Secret may be mounted or a metadata service come up
+    // later. Calls get UNAVAILABLE meanwhile and readiness is false.
+    log.Warning(absl::StrCat("no usable credentials yet: ", state.message));
   }
-  options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
-  options.max_response_bytes = absl::GetFlag(FLAGS_max_response_bytes);
-  options.allow_plain_http_routes =
-      absl::GetFlag(FLAGS_allow_plain_http_routes);
-  HttpClientOptions& http = options.http;
-  http.ca_file = absl::GetFlag(FLAGS_ca_file);
-  http.connect_to = absl::GetFlag(FLAGS_connect_to);
-  http.proxy = absl::GetFlag(FLAGS_proxy);
-  http.no_proxy = absl::GetFlag(FLAGS_no_proxy);
-  http.max_connections_per_host = absl::GetFlag(FLAGS_max_connections_per_host);
-  http.http2 = absl::GetFlag(FLAGS_http2);
-  if (http.max_connections_per_host < 1) {
-    ConfigError("--max-connections-per-host: must be at least 1");
-  }
-  return options;
+  return *std::move(chain);
 }
 
-DispatcherOptions DispatcherFromFlags() {
-  DispatcherOptions options;
-  options.default_region = absl::GetFlag(FLAGS_region);
-  if (!ValidateRegion(options.default_region).ok()) {
-    ConfigError(absl::StrCat("--region: \"", options.default_region,
-                             "\" is not a region name"));
+// Access log and metrics: told of every call.
+class Observer : public CallObserver {
+ public:
+  Observer(bool access_log, GatewayMetrics* metrics)
+      : access_log_(access_log), log_(stdout), metrics_(metrics) {}
+  void OnCallEnd(const CallRecord& record) override {
+    metrics_->Record(record);
+    if (access_log_) log_.Write(record);
   }
-  options.error_domain = absl::GetFlag(FLAGS_error_domain);
-  options.default_timeout = absl::GetFlag(FLAGS_default_timeout);
-  RetryOptions& retry = options.retry;
-  retry.max_attempts = absl::GetFlag(FLAGS_max_attempts);
-  retry.initial_backoff = absl::GetFlag(FLAGS_initial_backoff);
-  retry.max_backoff = absl::GetFlag(FLAGS_max_backoff);
-  retry.rate_limit_backoff = absl::GetFlag(FLAGS_rate_limit_backoff);
-  retry.retry_rate_limited = absl::GetFlag(FLAGS_retry_rate_limited);
-  retry.idempotent_prefixes = absl::GetFlag(FLAGS_idempotent_prefixes);
-  retry.idempotent_actions = absl::GetFlag(FLAGS_idempotent_actions);
-  retry.non_idempotent_actions = absl::GetFlag(FLAGS_non_idempotent_actions);
-  if (retry.max_attempts < 1) ConfigError("--max-attempts: must be at least 1");
-  for (const std::string& entry : absl::GetFlag(FLAGS_status_override)) {
-    std::pair<std::string, std::string> kv = absl::StrSplit(entry, '=');
-    absl::StatusCode code;
-    if (kv.first.empty() || !ParseStatusCodeName(kv.second, &code)) {
-      ConfigError(absl::StrCat("--status-override: \"", entry,
-                               "\" is not CODE=GRPC_CODE (e.g. NOT_FOUND)"));
+
+ private:
+  const bool access_log_;
+  AccessLog log_;
+  GatewayMetrics* metrics_;
+};
+
+// Why the gateway is not ready, or empty when it is (SPEC §7: listening,
+// descriptors loaded, credentials usable; not draining).
+std::string NotReadyReason(const GatewayServer* server,
+                           const CredentialSource* credentials) {
+  if (server == nullptr) return "starting";
+  if (server->draining()) return "draining";
+  if (credentials != nullptr) {
+    CredentialState state = CheckCredentials(*credentials);
+    if (!state.ready) {
+      return absl::StrCat("no usable credentials: ", state.message);
     }
-    options.status_table.Set(kv.first, code);
   }
-  return options;
+  return "";
 }
 
-int WaitForSignal() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int signal = 0;
-  sigwait(&signals, &signal);
-  return signal;
+// Keeps grpc.health.v1 in step with readiness: credentials can appear (a
+// Secret mounted late) or expire at any time.
+class HealthFollower {
+ public:
+  HealthFollower(GatewayServer* server, const CredentialSource* credentials)
+      : server_(server), credentials_(credentials) {
+    Update();
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~HealthFollower() {
+    {
+      absl::MutexLock lock(&mu_);
+      stop_ = true;
+    }
+    thread_.join();
+  }
+
+ private:
+  void Update() {
+    bool ready = NotReadyReason(server_, credentials_).empty();
+    if (ready != serving_) server_->SetServing(ready);
+    serving_ = ready;
+  }
+  void Run() {
+    absl::MutexLock lock(&mu_);
+    while (!mu_.AwaitWithTimeout(absl::Condition(&stop_), absl::Seconds(1))) {
+      Update();
+    }
+  }
+
+  GatewayServer* server_;
+  const CredentialSource* credentials_;
+  bool serving_ = true;  // the server starts SERVING
+  absl::Mutex mu_;
+  bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+// Kubernetes probes and Prometheus, on the admin address (SPEC §7).
+std::map<std::string, AdminHandler> AdminRoutes(
+    const GatewayServer* const* server, const CredentialSource* credentials,
+    const GatewayMetrics* metrics) {
+  std::map<std::string, AdminHandler> routes;
+  routes["/healthz"] = [] { return AdminResponse{200, "text/plain", "ok\n"}; };
+  routes["/readyz"] = [server, credentials] {
+    if (*server == nullptr) {
+      return AdminResponse{503, "text/plain", "not ready: starting\n"};
+    }
+    if ((*server)->draining()) {
+      return AdminResponse{503, "text/plain", "not ready: draining\n"};
+    }
+    if (credentials != nullptr) {
+      CredentialState state = CheckCredentials(*credentials);
+      if (!state.ready) {
+        return AdminResponse{503, "text/plain",
+                             absl::StrCat("not ready: no usable credentials: ",
+                                          state.message, "\n")};
+      }
+    }
+    return AdminResponse{200, "text/plain", "ready\n"};
+  };
+  routes["/metrics"] = [metrics] {
+    return AdminResponse{200, std::string(metrics::kTextFormatContentType),
+                         metrics->Render()};
+  };
+  return routes;
 }
 
-int Run() {
-  // Block the stop signals before any thread starts, so that every thread
-  // inherits the mask and only sigwait() sees them.
+void BlockStopSignals() {
+  // Before any thread starts, so that every thread inherits the mask and
+  // only the main thread's sigwait sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+}
 
-  absl::StatusOr<std::unique_ptr<Router>> router =
-      Router::Create(DescriptorSets());
+// Waits for a stop signal, up to `timeout`; true when one came.
+bool WaitForSignal(absl::Duration timeout) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  timespec wait = absl::ToTimespec(timeout);
+  return sigtimedwait(&signals, nullptr,
+                      timeout == absl::InfiniteDuration() ? nullptr : &wait) >
+         0;
+}
+
+// SIGTERM: stop admitting calls (health and readiness go false at once), let
+// the calls in flight finish within the grace period, then cancel the rest.
+// A second signal cuts the grace short.
+void Drain(GatewayServer& server, absl::Duration grace, Diagnostics& log) {
+  server.StartDraining();
+  log.Info(absl::StrCat("draining: ", server.in_flight(),
+                        " calls in flight, grace ",
+                        absl::FormatDuration(grace)));
+  const absl::Time end = absl::Now() + grace;
+  while (server.in_flight() > 0 && absl::Now() < end) {
+    if (WaitForSignal(std::min(absl::Milliseconds(50), end - absl::Now()))) {
+      log.Warning("second signal: cancelling the calls left");
+      break;
+    }
+  }
+  if (server.in_flight() > 0) {
+    log.Warning(absl::StrCat("ending ", server.in_flight(),
+                             " calls still in flight with UNAVAILABLE"));
+    server.AbortInFlight();
+  }
+  server.Shutdown(absl::ZeroDuration());
+  server.Wait();
+}
+
+int Run(GatewayConfig config) {
+  BlockStopSignals();
+  Diagnostics log(config.log_level);
+  absl::StatusOr<std::unique_ptr<Router>> router = LoadRouter(config);
   if (!router.ok()) ConfigError(router.status().message());
-  Upstream upstream(UpstreamFromFlags());
-  Dispatcher dispatcher(router->get(), &upstream, DispatcherFromFlags());
+  if (config.upstream.signing == Signing::kTc3) {
+    config.upstream.credentials = LoadCredentials(config, log);
+  }
+  Upstream upstream(config.upstream);
+  Dispatcher dispatcher(router->get(), &upstream, config.dispatcher);
+  // Set once the server runs; the metrics and probes read it.
+  const GatewayServer* running = nullptr;
+  absl::StatusOr<std::unique_ptr<GatewayMetrics>> metrics =
+      GatewayMetrics::Create(
+          kVersion, {.in_flight =
+                         [&running] {
+                           return running == nullptr ? 0 : running->in_flight();
+                         },
+                     .upstream = [&upstream] { return upstream.stats(); }});
+  if (!metrics.ok()) ConfigError(metrics.status().message());
+  Observer observer(config.access_log, metrics->get());
 
   ServerOptions server_options;
-  server_options.listen = absl::GetFlag(FLAGS_listen);
-  server_options.max_request_bytes = absl::GetFlag(FLAGS_max_request_bytes);
-  absl::StatusOr<std::unique_ptr<GatewayServer>> server =
-      GatewayServer::Start(server_options, router->get(), &dispatcher);
+  server_options.listen = config.listen;
+  server_options.max_request_bytes = config.max_request_bytes;
+  server_options.max_in_flight = config.max_in_flight;
+  server_options.keepalive_time = config.keepalive_time;
+  server_options.keepalive_timeout = config.keepalive_timeout;
+  absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
+      server_options, router->get(), &dispatcher, &observer);
   if (!server.ok()) ConfigError(server.status().message());
-  for (size_t i = 0; i < server_options.listen.size(); ++i) {
-    std::string address = server_options.listen[i];
+  running = server->get();
+  auto health = std::make_unique<HealthFollower>(
+      server->get(), config.upstream.credentials.get());
+  std::unique_ptr<AdminServer> admin;
+  if (!config.admin_listen.empty()) {
+    absl::StatusOr<std::unique_ptr<AdminServer>> started = AdminServer::Start(
+        config.admin_listen,
+        AdminRoutes(&running, config.upstream.credentials.get(),
+                    metrics->get()));
+    if (!started.ok()) {
+      ConfigError(absl::StrCat("admin_listen: ", started.status().message()));
+    }
+    admin = *std::move(started);
+  }
+  for (size_t i = 0; i < config.listen.size(); ++i) {
+    std::string address = config.listen[i];
     if ((*server)->ports()[i] != 0) {
       address = absl::StrCat(address.substr(0, address.rfind(':')), ":",
                              (*server)->ports()[i]);
     }
+    // The first stdout line: tests and scripts read the address from it.
     std::cout << "envelope-gateway listening on " << address << std::endl;
   }
-  std::cerr << "envelope-gateway: routing " << (*router)->ServiceNames().size()
-            << " services, endpoint " << absl::GetFlag(FLAGS_endpoint)
-            << std::endl;
+  if (admin != nullptr) {
+    std::string address = config.admin_listen;
+    if (admin->port() != 0) {
+      address = absl::StrCat(address.substr(0, address.rfind(':')), ":",
+                             admin->port());
+    }
+    log.Info(absl::StrCat("admin listening on ", address));
+  }
+  log.Info(absl::StrCat("routing ", (*router)->ServiceNames().size(),
+                        " services, endpoint ",
+                        config.upstream.endpoint_template));
 
-  int signal = WaitForSignal();
-  std::cerr << "envelope-gateway: signal " << signal << ", draining"
-            << std::endl;
-  (*server)->Shutdown(absl::GetFlag(FLAGS_shutdown_grace));
-  (*server)->Wait();
+  WaitForSignal(absl::InfiniteDuration());
+  Drain(**server, config.shutdown_grace, log);
+  health.reset();
+  running = nullptr;
+  admin.reset();
   server->reset();
+  log.Info("stopped");
+  return 0;
+}
+
+int CheckConfig(const GatewayConfig& config) {
+  absl::StatusOr<std::unique_ptr<Router>> router = LoadRouter(config);
+  if (!router.ok()) ConfigError(router.status().message());
+  if (config.upstream.signing == Signing::kTc3) {
+    absl::StatusOr<std::unique_ptr<CredentialSource>> chain =
+        MakeCredentialChain(config.credentials);
+    if (!chain.ok()) {
+      ConfigError(absl::StrCat("credentials: ", chain.status().message()));
+    }
+  }
+  std::cout << "envelope-gateway: config OK" << std::endl;
   return 0;
 }
 
 }  // namespace
 }  // namespace envelope
 
-namespace {
-
-// Flags whose values add up when the flag is repeated
-// (--descriptor-set=a.pb --descriptor-set=b.pb), as users of other tools
-// expect; absl would keep only the last.
-constexpr absl::string_view kListFlags[] = {
-    "listen", "descriptor_set", "status_override", "service_endpoint"};
-
-// Rewrites argv: dashes in flag names become underscores (absl's spelling;
-// users and the docs write --descriptor-set) and repeated list flags are
-// merged into one comma-separated value.
-std::vector<std::string> NormalizeArgs(int argc, char** argv) {
-  std::vector<std::string> args = {argv[0]};
-  absl::flat_hash_map<std::string, size_t> list_positions;
-  bool flags_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--") flags_done = true;
-    if (flags_done || arg.size() < 3 || arg.substr(0, 2) != "--") {
-      args.push_back(arg);
-      continue;
-    }
-    size_t eq = arg.find('=');
-    std::string name = arg.substr(2, eq == std::string::npos ? eq : eq - 2);
-    absl::StrReplaceAll({{"-", "_"}}, &name);
-    std::string value = eq == std::string::npos ? "" : arg.substr(eq + 1);
-    bool is_list = std::find(std::begin(kListFlags), std::end(kListFlags),
-                             name) != std::end(kListFlags);
-    if (is_list && eq != std::string::npos) {
-      auto [it, fresh] = list_positions.emplace(name, args.size());
-      if (!fresh) {
-        absl::StrAppend(&args[it->second], ",", value);
-        continue;
-      }
-    }
-    args.push_back(eq == std::string::npos
-                       ? "--" + name
-                       : absl::StrCat("--", name, "=", value));
-  }
-  return args;
-}
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  std::vector<std::string> args = NormalizeArgs(argc, argv);
-  std::vector<char*> arg_pointers;
-  for (std::string& arg : args) arg_pointers.push_back(arg.data());
-  absl::SetProgramUsageMessage(
-      "gRPC sidecar for envelope-style JSON APIs (Tencent Cloud API 3.0).\n"
-      "  envelope-gateway --endpoint=http://127.0.0.1:8080 --signing=none");
-  absl::ParseCommandLine(static_cast<int>(arg_pointers.size()),
-                         arg_pointers.data());
-  return envelope::Run();
+  absl::StatusOr<envelope::Invocation> invocation =
+      envelope::ParseInvocation(argc, argv);
+  if (!invocation.ok()) envelope::ConfigError(invocation.status().message());
+  switch (invocation->mode) {
+    case envelope::Invocation::Mode::kHelp:
+      std::cout << envelope::Usage();
+      return 0;
+    case envelope::Invocation::Mode::kVersion:
+      std::cout << "envelope-gateway " << envelope::kVersion << std::endl;
+      return 0;
+    case envelope::Invocation::Mode::kCheckConfig:
+      return envelope::CheckConfig(invocation->config);
+    case envelope::Invocation::Mode::kRun:
+      break;
+  }
+  return envelope::Run(std::move(invocation->config));
 }

@@ -90,6 +90,7 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
 
 std::shared_ptr<CallAttempts> CallAttempts::Start(Setup setup) {
   std::shared_ptr<CallAttempts> call(new CallAttempts(std::move(setup)));
+  call->start_ = absl::Now();
   call->Attempt();
   return call;
 }
@@ -131,6 +132,7 @@ void CallAttempts::OnAnswer(HttpResponse response) {
     absl::MutexLock lock(&mu_);
     transfer_ = 0;
   }
+  attempts_ += response.resends;  // libcurl's own re-sends count too
   GrpcResult result =
       ResultFromAnswer(*setup_.route, setup_.context, *setup_.table, response);
   AttemptFault fault = Classify(response, result);
@@ -168,6 +170,10 @@ void CallAttempts::End(GrpcResult result) {
     if (ended_) return;
     ended_ = true;
   }
+  result.service = setup_.api.service;
+  result.action = setup_.api.action;
+  result.region = setup_.api.region;
+  result.upstream_time = absl::Now() - start_;
   Dispatcher::Done done = std::move(setup_.done);
   std::move(done)(std::move(result));
 }

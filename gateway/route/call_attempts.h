@@ -44,6 +44,7 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
   void End(GrpcResult result);
 
   Setup setup_;
+  absl::Time start_;
   int attempts_ = 0;  // touched by one attempt at a time
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;

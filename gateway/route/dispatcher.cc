@@ -9,6 +9,8 @@
 #include "gateway/envelope/envelope.h"
 #include "gateway/route/call_attempts.h"
 #include "gateway/transcode/transcode.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "rapidjson/document.h"
 
 namespace envelope {
@@ -99,6 +101,26 @@ absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
   return call;
 }
 
+// PERMISSION_DENIED in the gateway's own domain (SPEC §4), with the details
+// a client reads like any other failure's.
+GrpcResult NotAllowed(const ApiCall& api, const std::string& domain) {
+  GrpcResult result;
+  result.code = absl::StatusCode::kPermissionDenied;
+  result.message = absl::StrCat("action ", api.service, ":", api.action,
+                                " is not on the gateway's allow-list");
+  google::rpc::Status status;
+  status.set_code(static_cast<int>(result.code));
+  status.set_message(result.message);
+  google::rpc::ErrorInfo info;
+  info.set_reason("ACTION_NOT_ALLOWED");
+  info.set_domain(domain);
+  (*info.mutable_metadata())["service"] = api.service;
+  (*info.mutable_metadata())["action"] = api.action;
+  status.add_details()->PackFrom(info);
+  result.details = status.SerializeAsString();
+  return result;
+}
+
 }  // namespace
 
 absl::Status ValidateRegion(absl::string_view region) {
@@ -120,7 +142,8 @@ Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
     : router_(router),
       upstream_(upstream),
       options_(std::move(options)),
-      retry_policy_(options_.retry) {}
+      retry_policy_(options_.retry),
+      allow_list_(options_.allowed_actions) {}
 
 absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
                                                 GrpcCall& call) const {
@@ -150,7 +173,18 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
   }
   absl::StatusOr<ApiCall> api = PrepareCall(*route, call);
   if (!api.ok()) {
-    std::move(done)(Failure(api.status()));
+    GrpcResult result = Failure(api.status());
+    result.service = route->service;
+    result.action = route->action;
+    std::move(done)(std::move(result));
+    return [] {};
+  }
+  if (!allow_list_.Allows(api->service, api->action)) {
+    GrpcResult result = NotAllowed(*api, options_.gateway_error_domain);
+    result.service = api->service;
+    result.action = api->action;
+    result.region = api->region;
+    std::move(done)(std::move(result));
     return [] {};
   }
   CallAttempts::Setup setup;
@@ -165,6 +199,7 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
   setup.may_send_twice = retry_policy_.MaySendTwice(
       api->action, !FindMemberText(api->body, "ClientToken").empty());
   setup.api = *std::move(api);
+  setup.api.must_not_repeat = !setup.may_send_twice;
   setup.table = &options_.status_table;
   setup.policy = &retry_policy_;
   setup.upstream = upstream_;

@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "gateway/envelope/status_table.h"
+#include "gateway/route/allow_list.h"
 #include "gateway/route/retry_policy.h"
 #include "gateway/route/router.h"
 #include "gateway/upstream/upstream.h"
@@ -31,6 +32,11 @@ struct GrpcResult {
   std::string request_id;  // x-tc-requestid trailer, or empty
   std::string error_code;  // x-tc-error-code trailer, or empty
   int attempts = 0;        // upstream requests sent for the call
+  // What the call was, as far as it got (for the access log and metrics).
+  std::string service;
+  std::string action;
+  std::string region;
+  absl::Duration upstream_time;  // all attempts and backoffs
 };
 
 struct DispatcherOptions {
@@ -40,6 +46,11 @@ struct DispatcherOptions {
   absl::Duration default_timeout = absl::Seconds(30);
   RetryOptions retry;
   std::string error_domain = "tencentcloudapi.com";
+  // ErrorInfo.domain of the gateway's own refusals.
+  std::string gateway_error_domain = "envelope-gateway";
+  // Allow-list: "Action", "Glob*", "service:Action" or "service:Glob*";
+  // empty allows every action.
+  std::vector<std::string> allowed_actions;
   StatusTable status_table = StatusTable::Default();
 };
 
@@ -66,6 +77,7 @@ class Dispatcher {
   Upstream* upstream_;
   DispatcherOptions options_;
   RetryPolicy retry_policy_;
+  AllowList allow_list_;
 };
 
 // SPEC §3: metadata values are validated so nothing can inject a header.

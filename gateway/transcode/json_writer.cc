@@ -246,6 +246,10 @@ void AppendMessage(const Message& message, std::string* out) {
 
 }  // namespace json_internal
 
+void AppendJsonString(absl::string_view text, std::string* out) {
+  json_internal::AppendString(text, out);
+}
+
 void MessageToJson(const google::protobuf::Message& message, std::string* out) {
   // Most responses are a few KiB; growing from empty costs several copies.
   if (out->capacity() - out->size() < 4096) out->reserve(out->size() + 4096);

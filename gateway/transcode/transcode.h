@@ -14,6 +14,9 @@ namespace envelope {
 // members named by json_name (the API's spelling), 64-bit integers as JSON
 // numbers, unset fields not sent, JSON null = unset.
 
+// Appends `text` as a JSON string literal (quoted, escaped).
+void AppendJsonString(absl::string_view text, std::string* out);
+
 // Writes `message` as a JSON object to `out` (appended).
 void MessageToJson(const google::protobuf::Message& message, std::string* out);
 

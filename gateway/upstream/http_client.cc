@@ -11,6 +11,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace envelope {
@@ -45,6 +46,17 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   }
   transfer->response.body.append(data, bytes);
   return bytes;
+}
+
+// libcurl says so, and only so, when it re-sends a request by itself.
+int NoticeResend(CURL*, curl_infotype type, char* data, size_t size,
+                 void* user) {
+  static constexpr absl::string_view kResend = "Connection died, retrying";
+  if (type == CURLINFO_TEXT &&
+      absl::string_view(data, size).substr(0, kResend.size()) == kResend) {
+    ++static_cast<Transfer*>(user)->response.resends;
+  }
+  return 0;
 }
 
 void SetTransportOptions(CURL* e, const HttpClientOptions& options,
@@ -98,6 +110,13 @@ void SetUpEasy(Transfer& t, const HttpClientOptions& options) {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (t.request.fresh_connection) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+  }
+  // Informational text is the only place libcurl reports its own re-sends.
+  curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
+  curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, NoticeResend);
+  curl_easy_setopt(e, CURLOPT_DEBUGDATA, &t);
   curl_easy_setopt(
       e, CURLOPT_TIMEOUT_MS,
       std::max<long>(1, absl::ToInt64Milliseconds(t.request.timeout)));

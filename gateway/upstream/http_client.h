@@ -18,6 +18,11 @@ struct HttpRequest {
   std::string body;                  // sent with POST
   absl::Duration timeout = absl::Seconds(30);
   size_t max_response_bytes = 16 << 20;
+  // Send on a new connection. libcurl re-sends, once and unasked, a request
+  // whose reused keep-alive connection turns out dead before any answer
+  // byte; on a new connection it never does. For requests that must not
+  // arrive twice.
+  bool fresh_connection = false;
 };
 
 struct HttpResponse {
@@ -29,6 +34,9 @@ struct HttpResponse {
   bool request_sent = false;
   // The TLS handshake failed (certificate, protocol): sending again won't help.
   bool tls_failure = false;
+  // Times libcurl sent the request again by itself (a reused connection
+  // found dead before any answer byte): each one is an upstream attempt.
+  int resends = 0;
   long status = 0;
   std::string body;
 };

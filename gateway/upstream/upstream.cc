@@ -63,6 +63,7 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
         "the call's deadline passed before the upstream request was sent");
   }
   request.body = call.body;
+  request.fresh_connection = call.must_not_repeat;
   const int64_t timestamp = absl::ToUnixSeconds(now);
   const std::string host(UrlAuthority(request.url));
   auto& h = request.headers;

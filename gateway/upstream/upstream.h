@@ -41,6 +41,9 @@ struct ApiCall {
   std::string endpoint;  // a route's own endpoint (template); empty: options
   std::string body;      // the JSON parameters
   absl::Time deadline = absl::InfiniteFuture();
+  // The action must not be executed twice (not idempotent, no ClientToken):
+  // send it on a new connection, where nothing re-sends it unasked.
+  bool must_not_repeat = false;
 };
 
 // Builds, signs and sends API calls.

@@ -539,10 +539,8 @@ TEST(GatewayProcessTest, BadStartUpStopsWithExitCode2AndOneClearLine) {
        {},
        "cannot read"},
       {{"--signing=none", "--descriptor-set=" + junk}, {}, "junk.pb"},
-      {{"--signing=none", "--status-override=Foo=BAR"},
-       {},
-       "--status-override"},
-      {{"--signing=none", "--region=AP GUANGZHOU"}, {}, "--region"},
+      {{"--signing=none", "--status-override=Foo=BAR"}, {}, "status_override"},
+      {{"--signing=none", "--region=AP GUANGZHOU"}, {}, "region"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> argv = {GATEWAY_BIN, "--listen=127.0.0.1:0"};

@@ -23,8 +23,26 @@ int ExitCode(int status) {
   return -1;
 }
 
-[[noreturn]] void ExecChild(const std::vector<std::string>& argv,
+// Tests run many gateways at once: unless a test picks its own admin
+// address, each gets a free port instead of the default 127.0.0.1:9901.
+std::vector<std::string> WithAdminPort(std::vector<std::string> argv) {
+  if (argv.empty() || argv[0].find("envelope-gateway") == std::string::npos) {
+    return argv;
+  }
+  for (const std::string& arg : argv) {
+    if (arg.rfind("--admin-listen", 0) == 0 ||
+        arg.rfind("--admin_listen", 0) == 0 || arg == "--help" ||
+        arg == "--version" || arg.rfind("--check-config", 0) == 0) {
+      return argv;
+    }
+  }
+  argv.push_back("--admin-listen=127.0.0.1:0");
+  return argv;
+}
+
+[[noreturn]] void ExecChild(const std::vector<std::string>& given_argv,
                             const std::vector<std::string>& env) {
+  const std::vector<std::string> argv = WithAdminPort(given_argv);
   for (const std::string& entry : env) {
     size_t eq = entry.find('=');
     std::string name = entry.substr(0, eq);
@@ -43,6 +61,8 @@ int ExitCode(int status) {
   _exit(127);
 }
 
+int process_count = 0;
+
 std::string TempPath() {
   char path[] = "/tmp/envelope-test-XXXXXX";
   int fd = mkstemp(path);
@@ -52,44 +72,60 @@ std::string TempPath() {
 
 }  // namespace
 
+// Where the children's output goes: kept after the test (the suite's last
+// test reads every gateway line for secrets), else a temporary file.
+std::string OutputPath(const std::vector<std::string>& argv,
+                       absl::string_view stream) {
+  const char* dir = std::getenv("ENVELOPE_TEST_LOG_DIR");
+  if (dir == nullptr || *dir == '\0') return TempPath();
+  std::string name = argv[0].substr(argv[0].rfind('/') + 1);
+  if (argv.size() > 1 && argv[1].find("emulator") != std::string::npos) {
+    name = "emulator";
+  }
+  return absl::StrCat(dir, "/", name, "-", getpid(), "-", ++process_count, ".",
+                      stream);
+}
+
+// The first line of `path` once it is complete, or empty.
+std::string FirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  if (std::getline(in, line) && !in.eof()) return line;
+  return "";
+}
+
 absl::StatusOr<std::unique_ptr<Process>> Process::Start(
     const std::vector<std::string>& argv, const std::vector<std::string>& env,
     absl::Duration timeout) {
   std::unique_ptr<Process> process(new Process());
-  process->stderr_path_ = TempPath();
-  int out[2];
-  if (pipe(out) != 0) return absl::InternalError("pipe failed");
+  // Files, not pipes: a child that logs a lot never blocks on a full pipe.
+  process->stdout_path_ = OutputPath(argv, "out");
+  process->stderr_path_ = OutputPath(argv, "err");
   pid_t pid = fork();
   if (pid == 0) {
-    dup2(out[1], STDOUT_FILENO);
-    int err = open(process->stderr_path_.c_str(), O_WRONLY | O_TRUNC);
+    int out =
+        open(process->stdout_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, STDOUT_FILENO);
+    int err =
+        open(process->stderr_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(err, STDERR_FILENO);
-    close(out[0]);
     ExecChild(argv, env);
   }
-  close(out[1]);
   process->pid_ = pid;
-  process->stdout_fd_ = out[0];
   absl::Time deadline = absl::Now() + timeout;
-  std::string& line = process->first_line_;
-  while (line.empty() || line.back() != '\n') {
-    int left =
-        static_cast<int>(absl::ToInt64Milliseconds(deadline - absl::Now()));
-    pollfd p{out[0], POLLIN, 0};
-    if (left <= 0 || poll(&p, 1, left) <= 0) {
+  while ((process->first_line_ = FirstLine(process->stdout_path_)).empty()) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      process->pid_ = -1;
+      return absl::FailedPreconditionError(absl::StrCat(
+          argv[0], " exited with ", ExitCode(status), ": ", process->Stderr()));
+    }
+    if (absl::Now() > deadline) {
       return absl::DeadlineExceededError(absl::StrCat(
           argv[0], " printed no address line: ", process->Stderr()));
     }
-    char c;
-    if (read(out[0], &c, 1) != 1) {
-      int code = process->WaitExit(absl::Seconds(5));
-      process->pid_ = -1;
-      return absl::FailedPreconditionError(absl::StrCat(
-          argv[0], " exited with ", code, ": ", process->Stderr()));
-    }
-    line.push_back(c);
+    absl::SleepFor(absl::Milliseconds(10));
   }
-  line.pop_back();
   return process;
 }
 
@@ -98,8 +134,11 @@ Process::~Process() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
-  if (stdout_fd_ >= 0) close(stdout_fd_);
-  if (!stderr_path_.empty()) unlink(stderr_path_.c_str());
+  const char* dir = std::getenv("ENVELOPE_TEST_LOG_DIR");
+  if (dir == nullptr || *dir == '\0') {
+    unlink(stdout_path_.c_str());
+    unlink(stderr_path_.c_str());
+  }
 }
 
 std::string Process::address() const {
@@ -134,6 +173,13 @@ std::string Process::Stderr() const {
   return text.str();
 }
 
+std::string Process::Stdout() const {
+  std::ifstream in(stdout_path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 std::pair<int, std::string> RunToExit(const std::vector<std::string>& argv,
                                       const std::vector<std::string>& env) {
   std::string err_path = TempPath();
@@ -145,8 +191,17 @@ std::pair<int, std::string> RunToExit(const std::vector<std::string>& argv,
     dup2(null, STDOUT_FILENO);
     ExecChild(argv, env);
   }
+  // A process that should have stopped but runs on must not hang the suite.
   int status = 0;
-  waitpid(pid, &status, 0);
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (waitpid(pid, &status, WNOHANG) == 0) {
+    if (absl::Now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   std::ifstream in(err_path);
   std::stringstream text;
   text << in.rdbuf();

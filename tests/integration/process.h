@@ -35,11 +35,13 @@ class Process {
   // Waits for an exit that happens on its own; -1 on timeout.
   int WaitExit(absl::Duration timeout);
   std::string Stderr() const;
+  // Everything printed so far (the address line, then e.g. the access log).
+  std::string Stdout() const;
 
  private:
   Process() = default;
   pid_t pid_ = -1;
-  int stdout_fd_ = -1;
+  std::string stdout_path_;
   std::string stderr_path_;
   std::string first_line_;
 };

@@ -111,14 +111,34 @@ def _read_line(proc, timeout, what):
     return line.strip()
 
 
-def _drain(proc, stream):
+_log_count = [0]
+
+
+def _log_file(proc, suffix):
+    """With ENVELOPE_TEST_LOG_DIR set (tools/test.sh sets it), a file that
+    keeps what the child prints, for the suite's secret check."""
+    log_dir = os.environ.get("ENVELOPE_TEST_LOG_DIR")
+    if not log_dir:
+        return None
+    _log_count[0] += 1
+    name = "%s-py%d-%d.%s" % (os.path.basename(proc.args[0]), os.getpid(),
+                              _log_count[0], suffix)
+    return open(os.path.join(log_dir, name), "w")
+
+
+def _drain(proc, stream, suffix="log"):
     """Keeps a child's pipe from filling up; stop_process joins and closes."""
     def run():
+        sink = _log_file(proc, suffix)
         try:
-            for _ in stream:
-                pass
+            for line in stream:
+                if sink:
+                    sink.write(line)
         except Exception:
             pass
+        finally:
+            if sink:
+                sink.close()
     t = threading.Thread(target=run, daemon=True)
     t.start()
     if not hasattr(proc, "drainers"):
@@ -126,7 +146,19 @@ def _drain(proc, stream):
     proc.drainers.append(t)
 
 
+def _with_admin_port(argv):
+    """Tests run many gateways at once: unless a test picks its own admin
+    address, each gets a free port instead of the default 127.0.0.1:9901."""
+    if "envelope-gateway" not in os.path.basename(argv[0]):
+        return argv
+    if any(a.startswith(("--admin-listen", "--admin_listen", "--check-config"))
+           or a in ("--help", "--version") for a in argv[1:]):
+        return argv
+    return list(argv) + ["--admin-listen=127.0.0.1:0"]
+
+
 def _popen(argv, env):
+    argv = _with_admin_port(argv)
     for attempt in range(3):
         try:
             return subprocess.Popen(argv, stdin=subprocess.DEVNULL,
@@ -159,8 +191,8 @@ def start_process(argv, env=None, timeout=STARTUP_TIMEOUT, line_re=None,
             proc.wait()
             raise RuntimeError("unexpected %s start-up line: %r" % (what, line))
         address = m.group(1)
-    _drain(proc, proc.stdout)
-    _drain(proc, proc.stderr)
+    _drain(proc, proc.stdout, "out")
+    _drain(proc, proc.stderr, "err")
     return proc, address
 
 

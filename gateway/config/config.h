@@ -1,0 +1,50 @@
+#ifndef GATEWAY_CONFIG_CONFIG_H_
+#define GATEWAY_CONFIG_CONFIG_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gateway/credentials/chain.h"
+#include "gateway/route/dispatcher.h"
+#include "gateway/upstream/upstream.h"
+
+namespace envelope {
+
+// Everything the gateway can be told. Every key is both a YAML key of the
+// config file and a flag (--key=value); flags win over the file, the file
+// over the defaults (docs/configuration.md lists them all).
+struct GatewayConfig {
+  std::vector<std::string> listen = {"127.0.0.1:50051"};
+  std::string admin_listen = "127.0.0.1:9901";  // empty: no admin endpoint
+  std::vector<std::string> descriptor_sets;
+  size_t max_request_bytes = 4 << 20;
+  int max_in_flight = 1000;
+  absl::Duration keepalive_time = absl::Minutes(5);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  absl::Duration shutdown_grace = absl::Seconds(20);
+  std::string log_level = "info";  // debug, info, warning, error
+  bool access_log = true;
+  UpstreamOptions upstream;
+  DispatcherOptions dispatcher;
+  CredentialOptions credentials;
+};
+
+// What the command line asks for.
+struct Invocation {
+  enum class Mode { kRun, kCheckConfig, kHelp, kVersion };
+  Mode mode = Mode::kRun;
+  GatewayConfig config;
+};
+
+// Reads argv and, when --config or --check-config names one, the YAML file.
+// Errors name the key (or flag) and what is wrong, in one line.
+absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv);
+
+// --help: every key with its default and meaning.
+std::string Usage();
+
+}  // namespace envelope
+
+#endif  // GATEWAY_CONFIG_CONFIG_H_

@@ -1,0 +1,38 @@
+#ifndef TESTS_ADMIN_CLIENT_H_
+#define TESTS_ADMIN_CLIENT_H_
+
+#include <chrono>
+#include <string>
+
+// Plain POSIX sockets, so the tests control every byte and every pause.
+namespace envelope::admin_test {
+
+// A connected blocking socket, or -1.
+int ConnectTcp(int port);
+int ConnectUnix(const std::string& path);
+
+bool SendAll(int fd, const std::string& data);
+
+// Everything until the server closes, or what came before `timeout`.
+std::string ReadUntilClosed(int fd, std::chrono::milliseconds timeout =
+                                        std::chrono::milliseconds(5000));
+
+// Whether the server closed the connection within `timeout` (reading and
+// dropping what it sends).
+bool ClosedWithin(int fd, std::chrono::milliseconds timeout);
+
+// Connects, sends `request`, reads the whole response, closes.
+std::string Exchange(int port, const std::string& request);
+
+struct Response {
+  int status = 0;
+  std::string head;  // status line and headers
+  std::string body;
+};
+Response Parse(const std::string& raw);
+// The value of header `name` (case-insensitive), "" if absent.
+std::string Header(const Response& r, const std::string& name);
+
+}  // namespace envelope::admin_test
+
+#endif  // TESTS_ADMIN_CLIENT_H_

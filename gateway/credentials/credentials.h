@@ -1,6 +1,7 @@
 #ifndef GATEWAY_CREDENTIALS_CREDENTIALS_H_
 #define GATEWAY_CREDENTIALS_CREDENTIALS_H_
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,15 @@ class CredentialSource {
   // For logs and readiness: "env", "profile:default", "cvm-role:MyRole", ...
   virtual std::string Describe() const = 0;
 };
+
+// Process-wide counts of credential events, for the metrics: new
+// credentials taken (a refresh of temporary ones, a rotation of files) and
+// failed attempts to get them.
+struct CredentialEventCounts {
+  int64_t refreshes = 0;
+  int64_t failures = 0;
+};
+CredentialEventCounts CredentialEvents();
 
 }  // namespace envelope
 

@@ -15,6 +15,10 @@ using CredentialLogger = std::function<void(const std::string& line)>;
 // lines from several threads do not interleave.
 CredentialLogger StderrCredentialLogger();
 
+// Feed CredentialEvents() (credentials.h).
+void CountCredentialRefresh();
+void CountCredentialFailure();
+
 }  // namespace envelope
 
 #endif  // GATEWAY_CREDENTIALS_LOG_H_

@@ -94,6 +94,7 @@ absl::Time RefreshingSource::NextRefresh(absl::Time now,
 }
 
 void RefreshingSource::OnSuccess(Fetched fetched) {
+  CountCredentialRefresh();
   std::string describe;
   {
     absl::MutexLock lock(&mu_);
@@ -110,6 +111,7 @@ void RefreshingSource::OnSuccess(Fetched fetched) {
 }
 
 absl::Time RefreshingSource::OnFailure(const absl::Status& status) {
+  CountCredentialFailure();
   std::string line;
   absl::Time expiry = absl::InfinitePast();
   {

@@ -216,6 +216,7 @@ void SecretFileSource::Consider(const SecretDirVersion& version) {
 }
 
 void SecretFileSource::NoteFailure(const absl::Status& status) {
+  CountCredentialFailure();
   if (!failing_) {
     options_.log(absl::StrCat(
         Describe(), ": cannot read the secret files: ", status.message(),
@@ -230,6 +231,7 @@ void SecretFileSource::Publish(const Credentials& credentials,
     absl::MutexLock lock(&mu_);
     current_ = std::make_shared<const Credentials>(credentials);
   }
+  CountCredentialRefresh();
   candidate_.reset();
   options_.log(absl::StrCat(Describe(), ": ", why));
 }

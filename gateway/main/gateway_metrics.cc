@@ -1,5 +1,6 @@
 #include "gateway/main/gateway_metrics.h"
 
+#include "gateway/credentials/credentials.h"
 #include "gateway/metrics/histogram.h"
 
 namespace envelope {

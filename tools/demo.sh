@@ -35,10 +35,11 @@ start() {
 
 EMU_URL=$(start emulator /usr/bin/python3 "$EMULATOR" --listen 127.0.0.1:0 --quiet \
   --secret-id "$TENCENTCLOUD_SECRET_ID" --secret-key "$TENCENTCLOUD_SECRET_KEY")
-GW=$(start gateway "$GATEWAY" --listen=127.0.0.1:0 --endpoint="$EMU_URL" --region=ap-guangzhou)
+GW=$(start gateway "$GATEWAY" --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 \
+  --endpoint="$EMU_URL" --region=ap-guangzhou)
 # A second gateway whose secret key is wrong: the emulator rejects its signature.
 BAD_GW=$(TENCENTCLOUD_SECRET_KEY=not-the-right-key start bad-gateway "$GATEWAY" \
-  --listen=127.0.0.1:0 --endpoint="$EMU_URL" --region=ap-guangzhou)
+  --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 --endpoint="$EMU_URL" --region=ap-guangzhou)
 echo "emulator: $EMU_URL   gateway: $GW   gateway with a wrong key: $BAD_GW"
 
 rule() { curl -sf -XPOST "$EMU_URL/_emulator/rules" -d "$1" >/dev/null; }
@@ -50,11 +51,16 @@ show "success, untyped JsonApi: DescribeInstancesStatus" --target="$GW" \
   json cvm 2017-03-12 DescribeInstancesStatus '{"Limit": 2}'
 show "AuthFailure.SignatureFailure (a real bad signature)" --target="$BAD_GW" \
   cvm.DescribeInstances '{"Limit": 1}'
-rule '{"action":"DescribeInstances","error":{"Code":"RequestLimitExceeded"},"times":1}'
-show "RequestLimitExceeded" --target="$GW" cvm.DescribeInstances '{"Limit": 1}'
+# Rate limiting is retried (3 attempts, backing off 1 s then 2 s): answer it
+# to all three, and the caller sees it with the wait RetryInfo suggests.
+rule '{"action":"DescribeInstances","error":{"Code":"RequestLimitExceeded"},"times":3}'
+show "RequestLimitExceeded (after 3 attempts)" --target="$GW" cvm.DescribeInstances '{"Limit": 1}'
 rule '{"action":"DescribeInstances","error":{"Code":"ResourceNotFound.InstanceNotExist","Message":"The instance `ins-demo0001` does not exist."},"times":1}'
 show "ResourceNotFound.InstanceNotExist" --target="$GW" \
   cvm.DescribeInstances '{"InstanceIds": ["ins-demo0001"]}'
 rule '{"action":"DescribeInstancesStatus","error":{"Code":"InvalidParameterValue.Limit","Message":"The value of parameter `Limit` must be between 1 and 100."},"times":1}'
 show "InvalidParameterValue.Limit, zh-CN requested" --target="$GW" --language=zh-CN \
   cvm.DescribeInstancesStatus '{"Limit": 1000}'
+echo
+echo "== the gateway's access log (one JSON line per call, stdout)"
+tail -n +2 "$WORK/gateway.out"

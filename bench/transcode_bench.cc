@@ -17,6 +17,8 @@
 //
 // After the run, a table of ours / protobuf MB/s and their ratio, all from
 // this one invocation. Speed is never asserted; this is not a test.
+#include <benchmark/benchmark.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -26,8 +28,6 @@
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <benchmark/benchmark.h>
 
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/router.h"
@@ -39,7 +39,8 @@
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 
-// What RunSpecifiedBenchmarks gives its own console reporter (--benchmark_color,
+// What RunSpecifiedBenchmarks gives its own console reporter
+// (--benchmark_color,
 // --benchmark_counters_tabular, a terminal or not); exported by libbenchmark
 // 1.7 but not declared in its header.
 namespace benchmark::internal {
@@ -179,8 +180,10 @@ void CheckEquivalent(const Input& input) {
   util::MessageDifferencer differencer;
   differencer.ReportDifferencesToString(&diff);
   if (!differencer.Compare(*ours, *theirs)) {
-    Die(input.name + ": the transcoder and protobuf's util read different "
-        "messages:\n" + diff);
+    Die(input.name +
+        ": the transcoder and protobuf's util read different "
+        "messages:\n" +
+        diff);
   }
   std::string ours_json;
   envelope::MessageToJson(*ours, &ours_json);
@@ -216,7 +219,8 @@ void BM_JsonToProtoProtobuf(benchmark::State& state, const Input* input) {
   const util::JsonParseOptions options = ProtobufParseOptions();
   for (auto _ : state) {
     std::unique_ptr<Message> message(input->prototype->New());
-    auto status = util::JsonStringToMessage(input->json, message.get(), options);
+    auto status =
+        util::JsonStringToMessage(input->json, message.get(), options);
     benchmark::DoNotOptimize(status);
     benchmark::DoNotOptimize(message.get());
   }
@@ -331,8 +335,8 @@ int main(int argc, char** argv) {
   };
   for (const Input& input : inputs) {
     for (const auto& d : directions) {
-      benchmark::RegisterBenchmark(Name(d.direction, input.name, "ours").c_str(),
-                                   d.ours, &input);
+      benchmark::RegisterBenchmark(
+          Name(d.direction, input.name, "ours").c_str(), d.ours, &input);
       benchmark::RegisterBenchmark(
           Name(d.direction, input.name, "protobuf").c_str(), d.protobuf,
           &input);
@@ -358,9 +362,8 @@ int main(int argc, char** argv) {
       if (ours > 0 && theirs > 0) {
         std::snprintf(ratio, sizeof(ratio), "%.2fx", ours / theirs);
       }
-      std::printf("%-24s | %-13s | %10.1f | %13.1f | %6s\n",
-                  input.name.c_str(), d.direction, ours / 1e6, theirs / 1e6,
-                  ratio);
+      std::printf("%-24s | %-13s | %10.1f | %13.1f | %6s\n", input.name.c_str(),
+                  d.direction, ours / 1e6, theirs / 1e6, ratio);
     }
   }
   return 0;

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "gateway/config/options.h"
 #include "yaml-cpp/yaml.h"
 
@@ -71,6 +72,7 @@ absl::StatusOr<Settings> ReadYaml(const std::string& path) {
       return absl::InvalidArgumentError(
           absl::StrCat("config ", path, ": unknown key \"", key, "\""));
     }
+    if (entry.second.IsNull()) continue;  // "key:" alone: not given
     absl::StatusOr<std::string> text = ScalarText(key, entry.second);
     if (!text.ok()) {
       return absl::InvalidArgumentError(
@@ -133,6 +135,24 @@ absl::StatusOr<CommandLine> ReadArgs(int argc, char** argv) {
   return line;
 }
 
+// The API is always POST / (the path is signed as "/"), over http or https.
+absl::Status ValidateEndpoint(absl::string_view url) {
+  absl::string_view rest = url;
+  if (!absl::ConsumePrefix(&rest, "https://") &&
+      !absl::ConsumePrefix(&rest, "http://")) {
+    return absl::InvalidArgumentError("must start with https:// or http://");
+  }
+  if (rest.empty() || rest[0] == '/') {
+    return absl::InvalidArgumentError("names no host");
+  }
+  size_t slash = rest.find('/');
+  if (slash != absl::string_view::npos && slash + 1 != rest.size()) {
+    return absl::InvalidArgumentError(
+        "has a path; the API is always called at /");
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Apply(const Option& option, const std::vector<std::string>& texts,
                    absl::string_view where, GatewayConfig& config) {
   for (const std::string& text : texts) {
@@ -174,6 +194,18 @@ absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
   const GatewayConfig& c = invocation.config;
   if (c.listen.empty()) {
     return absl::InvalidArgumentError("listen: at least one address is needed");
+  }
+  std::vector<std::pair<std::string, std::string>> endpoints = {
+      {"endpoint", c.upstream.endpoint_template}};
+  for (const auto& [service, url] : c.upstream.service_endpoints) {
+    endpoints.push_back({"service_endpoint", url});
+  }
+  for (const auto& [key, url] : endpoints) {
+    absl::Status status = ValidateEndpoint(url);
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(key, ": \"", url, "\" ", status.message()));
+    }
   }
   if (!ValidateRegion(c.dispatcher.default_region).ok()) {
     return absl::InvalidArgumentError(absl::StrCat(

@@ -95,8 +95,14 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
   // The caller went away, or the server is past its shutdown grace: end the
   // call now and abort its upstream work.
   void OnCancel() override {
-    Abort(absl::StatusCode::kCancelled,
-          "call cancelled before the upstream answered");
+    // gRPC cancels the call when its deadline passes too; say which.
+    if (Deadline(*context_) <= absl::Now()) {
+      Abort(absl::StatusCode::kDeadlineExceeded,
+            "the call's deadline passed before the upstream answered");
+    } else {
+      Abort(absl::StatusCode::kCancelled,
+            "call cancelled before the upstream answered");
+    }
   }
 
   void Abort(absl::string_view why) override {
@@ -184,7 +190,7 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
   grpc::GenericCallbackServerContext* context_;
   FrontState* state_;
   const absl::Time start_;
-  size_t bytes_in_ = 0;
+  std::atomic<size_t> bytes_in_{0};  // the drain may report from another thread
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
   std::atomic<bool> finished_{false};

@@ -1,6 +1,7 @@
 // envelope-gateway: gRPC in front, envelope-style JSON API behind.
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -150,24 +151,15 @@ class HealthFollower {
 
 // Kubernetes probes and Prometheus, on the admin address (SPEC §7).
 std::map<std::string, AdminHandler> AdminRoutes(
-    const GatewayServer* const* server, const CredentialSource* credentials,
-    const GatewayMetrics* metrics) {
+    const std::atomic<const GatewayServer*>* server,
+    const CredentialSource* credentials, const GatewayMetrics* metrics) {
   std::map<std::string, AdminHandler> routes;
   routes["/healthz"] = [] { return AdminResponse{200, "text/plain", "ok\n"}; };
   routes["/readyz"] = [server, credentials] {
-    if (*server == nullptr) {
-      return AdminResponse{503, "text/plain", "not ready: starting\n"};
-    }
-    if ((*server)->draining()) {
-      return AdminResponse{503, "text/plain", "not ready: draining\n"};
-    }
-    if (credentials != nullptr) {
-      CredentialState state = CheckCredentials(*credentials);
-      if (!state.ready) {
-        return AdminResponse{503, "text/plain",
-                             absl::StrCat("not ready: no usable credentials: ",
-                                          state.message, "\n")};
-      }
+    std::string reason = NotReadyReason(server->load(), credentials);
+    if (!reason.empty()) {
+      return AdminResponse{503, "text/plain",
+                           absl::StrCat("not ready: ", reason, "\n")};
     }
     return AdminResponse{200, "text/plain", "ready\n"};
   };
@@ -232,17 +224,18 @@ int Run(GatewayConfig config) {
   if (config.upstream.signing == Signing::kTc3) {
     config.upstream.credentials = LoadCredentials(config, log);
   }
-  Upstream upstream(config.upstream);
-  Dispatcher dispatcher(router->get(), &upstream, config.dispatcher);
+  auto upstream = std::make_unique<Upstream>(config.upstream);
+  Dispatcher dispatcher(router->get(), upstream.get(), config.dispatcher);
   // Set once the server runs; the metrics and probes read it.
-  const GatewayServer* running = nullptr;
+  std::atomic<const GatewayServer*> running{nullptr};
   absl::StatusOr<std::unique_ptr<GatewayMetrics>> metrics =
       GatewayMetrics::Create(
           kVersion, {.in_flight =
                          [&running] {
-                           return running == nullptr ? 0 : running->in_flight();
+                           const GatewayServer* server = running.load();
+                           return server == nullptr ? 0 : server->in_flight();
                          },
-                     .upstream = [&upstream] { return upstream.stats(); }});
+                     .upstream = [&upstream] { return upstream->stats(); }});
   if (!metrics.ok()) ConfigError(metrics.status().message());
   Observer observer(config.access_log, metrics->get());
 
@@ -290,12 +283,18 @@ int Run(GatewayConfig config) {
                         " services, endpoint ",
                         config.upstream.endpoint_template));
 
-  WaitForSignal(absl::InfiniteDuration());
+  // sigtimedwait also returns (EINTR) when the process is stopped and
+  // continued: only a real stop signal ends the wait.
+  while (!WaitForSignal(absl::InfiniteDuration())) {
+  }
   Drain(**server, config.shutdown_grace, log);
   health.reset();
+  admin.reset();  // its handlers read `running`
   running = nullptr;
-  admin.reset();
   server->reset();
+  // Calls still winding down on the I/O thread use the dispatcher's policy
+  // and status table: stop the I/O thread while the dispatcher lives.
+  upstream.reset();
   log.Info("stopped");
   return 0;
 }

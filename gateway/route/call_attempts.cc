@@ -103,7 +103,13 @@ void CallAttempts::Cancel() {
     cancelled_ = true;
     transfer = transfer_;
   }
-  if (transfer != 0) setup_.upstream->Cancel(transfer);
+  if (transfer != 0) {
+    setup_.upstream->Cancel(transfer);  // its callback ends the call
+  } else {
+    // Waiting for a retry (or between attempts): end now rather than when
+    // the timer fires; the attempt it would start sees `cancelled_`.
+    End(Failure(absl::CancelledError("the call was cancelled")));
+  }
 }
 
 void CallAttempts::Attempt() {

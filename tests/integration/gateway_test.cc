@@ -1,6 +1,8 @@
 // The gateway and the emulator as real processes on loopback, called with a
 // real gRPC C++ client: what an application sees, for success and for every
 // seed code, through the typed and the untyped route.
+#include <signal.h>
+
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -511,6 +513,23 @@ TEST(GatewayProcessTest, CompanyApiLoadedFromADescriptorSet) {
   EXPECT_STREQ(last["body"].GetString(), R"({"Limit":2})");
 }
 
+TEST(GatewayProcessTest, StopAndContinueIsNoShutdown) {
+  auto gateway = StartGateway("http://127.0.0.1:1", {"--signing=none"});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto channel = grpc::CreateChannel((*gateway)->address(),
+                                     grpc::InsecureChannelCredentials());
+  // A debugger or `kill -STOP` / `kill -CONT` must not look like SIGTERM.
+  ASSERT_EQ((*gateway)->Signal(SIGSTOP), 0);
+  absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_EQ((*gateway)->Signal(SIGCONT), 0);
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ((*gateway)->WaitExit(absl::Milliseconds(100)), -1)
+      << "the gateway exited after SIGSTOP/SIGCONT";
+  UnaryResult result = CallUnary(channel, kDescribeZones, "");
+  EXPECT_EQ(result.status.error_code(), grpc::UNAVAILABLE);  // port 1: no API
+  EXPECT_EQ((*gateway)->Terminate(), 0);
+}
+
 TEST(GatewayProcessTest, StatusOverridesApply) {
   auto emulator = StartEmulator();
   ASSERT_NE(emulator, nullptr);
@@ -541,6 +560,10 @@ TEST(GatewayProcessTest, BadStartUpStopsWithExitCode2AndOneClearLine) {
       {{"--signing=none", "--descriptor-set=" + junk}, {}, "junk.pb"},
       {{"--signing=none", "--status-override=Foo=BAR"}, {}, "status_override"},
       {{"--signing=none", "--region=AP GUANGZHOU"}, {}, "region"},
+      {{"--signing=none", "--endpoint=ftp://example.com"}, {}, "endpoint"},
+      {{"--signing=none", "--endpoint=https://example.com/api"}, {}, "path"},
+      {{"--signing=none", "--max-attempts=abc"}, {}, "max_attempts"},
+      {{"--signing=none", "--no-such-flag=1"}, {}, "unknown flag"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> argv = {GATEWAY_BIN, "--listen=127.0.0.1:0"};

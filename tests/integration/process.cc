@@ -160,6 +160,8 @@ int Process::WaitExit(absl::Duration timeout) {
   return -1;
 }
 
+int Process::Signal(int signal) { return pid_ > 0 ? kill(pid_, signal) : -1; }
+
 int Process::Terminate(absl::Duration timeout) {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);

@@ -32,6 +32,8 @@ class Process {
 
   // SIGTERM, then the exit code (128+signal when killed by one).
   int Terminate(absl::Duration timeout = absl::Seconds(30));
+  // kill(2); returns its result.
+  int Signal(int signal);
   // Waits for an exit that happens on its own; -1 on timeout.
   int WaitExit(absl::Duration timeout);
   std::string Stderr() const;

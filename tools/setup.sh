@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-github-gogo-googleapis-dev python3-grpcio python3-protobuf
   libyaml-cpp-dev python3-prometheus-client debootstrap iproute2
+  nghttp2-server
 )
 # The deploy checks validate manifests with an npm package; Debian's npm
 # conflicts with a Node.js installed otherwise, so only when there is none.

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# HTTP/2 to the upstream when the server offers it through ALPN: a real
+# HTTP/2-only server (nghttpd, Debian's nghttp2-server) with a CA made here.
+# Ten calls go over one connection; with --http2=false the gateway cannot
+# talk to an h2-only server at all, which shows the flag is what decides.
+set -euo pipefail
+gateway=$1 cli=$2
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+if ! command -v nghttpd >/dev/null; then
+  echo "http2_test: SKIPPED: nghttpd (Debian nghttp2-server) is not installed"
+  exit 77
+fi
+work=$(mktemp -d)
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
+"$repo/tools/testservers/make_test_ca.sh" "$work/ca"
+mkdir "$work/docs"
+# nghttpd answers any request for / with index.html: a success envelope.
+printf '{"Response":{"TotalCount":1,"ZoneSet":[{"Zone":"ap-h2-1"}],"RequestId":"h2-req"}}' \
+  >"$work/docs/index.html"
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+h2_port=$(free_port)
+nghttpd -d "$work/docs" -v "$h2_port" "$work/ca/server.key" "$work/ca/server.pem" >"$work/nghttpd.log" 2>&1 &
+pids+=($!)
+
+start_gateway() {  # start_gateway NAME FLAGS... ; prints the gRPC address
+  local name=$1; shift
+  "$gateway" --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 --signing=none \
+    --endpoint="https://localhost:$h2_port" --ca-file="$work/ca/ca.pem" \
+    --max-attempts=1 "$@" >"$work/$name.out" 2>"$work/$name.err" &
+  pids+=($!)
+  for _ in $(seq 100); do
+    [ -s "$work/$name.out" ] && { head -1 "$work/$name.out" | awk '{print $NF}'; return; }
+    sleep 0.05
+  done
+  echo "http2_test: gateway $name did not start" >&2; cat "$work/$name.err" >&2; exit 1
+}
+
+gw=$(start_gateway h2)
+for _ in $(seq 10); do
+  out=$("$cli" --target="$gw" cvm.DescribeZones '{}')
+  grep -q '"Zone":"ap-h2-1"' <<<"$out" || { echo "http2_test: FAIL: $out"; exit 1; }
+done
+negotiated=$(grep -c 'The negotiated protocol: h2' "$work/nghttpd.log" || true)
+echo "http2_test: 10 calls over HTTP/2, $negotiated TLS connection(s) negotiated h2"
+[ "$negotiated" -eq 1 ] || { echo "http2_test: FAIL: expected one h2 connection"; exit 1; }
+
+gw11=$(start_gateway h11 --http2=false)
+out=$("$cli" --target="$gw11" cvm.DescribeZones '{}' || true)
+grep -q 'UNAVAILABLE' <<<"$out" || { echo "http2_test: FAIL: --http2=false still reached the h2-only server: $out"; exit 1; }
+echo "http2_test: with --http2=false the h2-only server is unreachable, as expected"

@@ -292,9 +292,10 @@ int Run(GatewayConfig config) {
   admin.reset();  // its handlers read `running`
   running = nullptr;
   server->reset();
-  // Calls still winding down on the I/O thread use the dispatcher's policy
-  // and status table: stop the I/O thread while the dispatcher lives.
-  upstream.reset();
+  // Stop the upstream (its last answers come in as failures), then let the
+  // dispatcher finish handling them, while both still exist.
+  upstream->Shutdown();
+  dispatcher.Shutdown();
   log.Info("stopped");
   return 0;
 }

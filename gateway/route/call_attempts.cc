@@ -124,9 +124,14 @@ void CallAttempts::Attempt() {
   }
   ++attempts_;
   auto self = shared_from_this();
-  HttpClient::TransferId id = setup_.upstream->Send(
-      setup_.api,
-      [self](HttpResponse response) { self->OnAnswer(std::move(response)); });
+  HttpClient::TransferId id =
+      setup_.upstream->Send(setup_.api, [self](HttpResponse response) {
+        // Off the I/O thread: parsing, transcoding and answering gRPC.
+        self->setup_.completions->Post(
+            [self, response = std::move(response)]() mutable {
+              self->OnAnswer(std::move(response));
+            });
+      });
   absl::MutexLock lock(&mu_);
   transfer_ = id;
   // Cancelled between Send and here: the transfer id was not known yet.

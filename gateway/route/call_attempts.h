@@ -8,6 +8,7 @@
 #include "gateway/envelope/status_table.h"
 #include "gateway/route/dispatcher.h"
 #include "gateway/route/retry_policy.h"
+#include "gateway/route/work_queue.h"
 #include "gateway/upstream/upstream.h"
 
 namespace envelope {
@@ -24,6 +25,7 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
     const StatusTable* table = nullptr;
     const RetryPolicy* policy = nullptr;
     Upstream* upstream = nullptr;
+    WorkQueue* completions = nullptr;  // where answers are handled
     bool may_send_twice = false;
     Dispatcher::Done done;
   };

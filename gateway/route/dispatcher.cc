@@ -143,7 +143,8 @@ Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
       upstream_(upstream),
       options_(std::move(options)),
       retry_policy_(options_.retry),
-      allow_list_(options_.allowed_actions) {}
+      allow_list_(options_.allowed_actions),
+      completions_(options_.completion_threads) {}
 
 absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
                                                 GrpcCall& call) const {
@@ -203,6 +204,7 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
   setup.table = &options_.status_table;
   setup.policy = &retry_policy_;
   setup.upstream = upstream_;
+  setup.completions = &completions_;
   setup.done = std::move(done);
   std::weak_ptr<CallAttempts> attempts = CallAttempts::Start(std::move(setup));
   return [attempts] {

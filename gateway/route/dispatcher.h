@@ -10,6 +10,7 @@
 #include "gateway/route/allow_list.h"
 #include "gateway/route/retry_policy.h"
 #include "gateway/route/router.h"
+#include "gateway/route/work_queue.h"
 #include "gateway/upstream/upstream.h"
 
 namespace envelope {
@@ -45,6 +46,8 @@ struct DispatcherOptions {
   // set no deadline.
   absl::Duration default_timeout = absl::Seconds(30);
   RetryOptions retry;
+  // Threads that parse, transcode and answer upstream responses.
+  int completion_threads = 2;
   std::string error_domain = "tencentcloudapi.com";
   // ErrorInfo.domain of the gateway's own refusals.
   std::string gateway_error_domain = "envelope-gateway";
@@ -65,9 +68,14 @@ class Dispatcher {
   Dispatcher(const Router* router, Upstream* upstream,
              DispatcherOptions options);
 
-  // `done` runs exactly once, possibly on the upstream I/O thread. The
-  // returned canceller may be called (once) at any time, also after `done`.
+  // `done` runs exactly once, on the caller's thread or a completion
+  // thread. The returned canceller may be called (once) at any time, also
+  // after `done`.
   Canceller Dispatch(GrpcCall call, Done done);
+
+  // Finishes the completions still queued (after the upstream has stopped:
+  // its last answers come in as failures). Idempotent.
+  void Shutdown() { completions_.Shutdown(); }
 
  private:
   absl::StatusOr<ApiCall> PrepareCall(const MethodRoute& route,
@@ -78,6 +86,8 @@ class Dispatcher {
   DispatcherOptions options_;
   RetryPolicy retry_policy_;
   AllowList allow_list_;
+  // Last member: destroyed first, while what its tasks use still exists.
+  WorkQueue completions_;
 };
 
 // SPEC §3: metadata values are validated so nothing can inject a header.

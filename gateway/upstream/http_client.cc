@@ -168,13 +168,17 @@ class HttpClient::Loop {
   }
 
   ~Loop() {
+    Stop();
+    curl_multi_cleanup(multi_);
+  }
+
+  void Stop() {
     {
       absl::MutexLock lock(&mu_);
       stopping_ = true;
     }
     curl_multi_wakeup(multi_);
-    thread_.join();
-    curl_multi_cleanup(multi_);
+    if (thread_.joinable()) thread_.join();
   }
 
   TransferId Enqueue(std::unique_ptr<Transfer> transfer) {
@@ -368,6 +372,8 @@ HttpClient::TransferId HttpClient::Send(HttpRequest request, Callback done) {
 }
 
 void HttpClient::Cancel(TransferId id) { loop_->Cancel(id); }
+
+void HttpClient::Shutdown() { loop_->Stop(); }
 
 void HttpClient::RunAfter(absl::Duration delay,
                           absl::AnyInvocable<void() &&> task) {

@@ -68,7 +68,7 @@ class HttpClient {
   using TransferId = uint64_t;
 
   explicit HttpClient(HttpClientOptions options = {});
-  // Stops the I/O thread; transfers still running end with UNAVAILABLE.
+  // Stops the I/O thread (Shutdown()).
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -82,6 +82,11 @@ class HttpClient {
   // Runs `task` on the I/O thread after `delay` (for retry backoff), or at
   // shutdown, whichever comes first.
   void RunAfter(absl::Duration delay, absl::AnyInvocable<void() &&> task);
+
+  // Stops the I/O thread: transfers still running end with UNAVAILABLE, and
+  // from then on Send fails at once and RunAfter runs its task at once.
+  // Idempotent.
+  void Shutdown();
 
   // TLS handshakes and new connections so far (for connection-reuse metrics).
   struct Stats {

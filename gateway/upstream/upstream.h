@@ -61,6 +61,8 @@ class Upstream {
     http_.RunAfter(delay, std::move(task));
   }
   HttpClient::Stats stats() const { return http_.stats(); }
+  // See HttpClient::Shutdown.
+  void Shutdown() { http_.Shutdown(); }
 
   // The URL for a call: the endpoint template with its placeholders filled.
   absl::StatusOr<std::string> EndpointUrl(const ApiCall& call) const;

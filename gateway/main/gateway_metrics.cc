@@ -78,6 +78,21 @@ absl::Status GatewayMetrics::Register(absl::string_view version,
                  {}},
       [upstream = sources.upstream] { return double(upstream().requests); });
   if (!status.ok()) return status;
+  status = registry_.AddCounterCallback(
+      MetricSpec{"envelope_gateway_credential_refreshes_total",
+                 "New credentials taken: temporary ones refreshed, mounted "
+                 "files rotated",
+                 {},
+                 {}},
+      [] { return double(CredentialEvents().refreshes); });
+  if (!status.ok()) return status;
+  status = registry_.AddCounterCallback(
+      MetricSpec{"envelope_gateway_credential_refresh_failures_total",
+                 "Failed attempts to fetch or read credentials",
+                 {},
+                 {}},
+      [] { return double(CredentialEvents().failures); });
+  if (!status.ok()) return status;
   auto build =
       registry_.AddGauge(MetricSpec{"envelope_gateway_build_info",
                                     "Build of the running gateway; always 1",

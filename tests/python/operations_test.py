@@ -728,6 +728,42 @@ class MetricsTest(GatewayTest):
         self.assertGreaterEqual(conns[0], 1)
         self.stop_ok(gw)
 
+    def test_credential_events(self):
+        # A rotation of the mounted files counts as a refresh; unreadable
+        # files count as failures (the old pair keeps serving).
+        secret_dir = tempfile.mkdtemp(prefix="ops-secret-")
+        try:
+            for name, value in (("secret_id", SECRET_ID),
+                                ("secret_key", SECRET_KEY)):
+                with open(os.path.join(secret_dir, name), "w") as f:
+                    f.write(value)
+            gw = self.start("--secret-dir=" + secret_dir,
+                            "--secret-poll-interval=100ms")
+
+            def counter(name):
+                return sum(v for n, _, v in gw.metrics() if n == name)
+
+            def wait_for(name, floor):
+                end = time.monotonic() + 10
+                while counter(name) < floor and time.monotonic() < end:
+                    time.sleep(0.1)
+                return counter(name)
+
+            refreshes = "envelope_gateway_credential_refreshes_total"
+            failures = "envelope_gateway_credential_refresh_failures_total"
+            self.assertEqual(counter(refreshes), 0)
+            self.assertEqual(counter(failures), 0)
+            for name, value in (("secret_id", "AKIDROTATED00000000000000000000"),
+                                ("secret_key", "rotated-ops-secret-key-000000")):
+                with open(os.path.join(secret_dir, name), "w") as f:
+                    f.write(value)
+            self.assertGreaterEqual(wait_for(refreshes, 1), 1)
+            os.remove(os.path.join(secret_dir, "secret_key"))
+            self.assertGreaterEqual(wait_for(failures, 1), 1)
+            self.stop_ok(gw)
+        finally:
+            shutil.rmtree(secret_dir, ignore_errors=True)
+
     def test_upstream_code_cardinality(self):
         gw = self.start("--max-attempts=1", "--access-log=false")
         n = 60

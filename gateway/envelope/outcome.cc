@@ -21,6 +21,14 @@ Outcome FromErrorEnvelope(const Envelope& envelope, const ErrorContext& context,
   return outcome;
 }
 
+// A status with no envelope.
+Outcome FailureOutcome(const absl::Status& status) {
+  Outcome outcome;
+  outcome.code = status.code();
+  outcome.message = std::string(status.message());
+  return outcome;
+}
+
 }  // namespace
 
 absl::StatusCode HttpStatusToCode(long http_status) {
@@ -41,13 +49,6 @@ absl::StatusCode HttpStatusToCode(long http_status) {
     default:
       return absl::StatusCode::kUnknown;
   }
-}
-
-Outcome FailureOutcome(const absl::Status& status) {
-  Outcome outcome;
-  outcome.code = status.code();
-  outcome.message = std::string(status.message());
-  return outcome;
 }
 
 Outcome InterpretResponse(long http_status, absl::string_view body,

@@ -34,9 +34,6 @@ Outcome InterpretResponse(long http_status, absl::string_view body,
                           const ErrorContext& context,
                           const StatusTable& table);
 
-// A status with no envelope (transport, gateway refusal).
-Outcome FailureOutcome(const absl::Status& status);
-
 // SPEC §4: the status for a non-200 answer whose body is no envelope.
 absl::StatusCode HttpStatusToCode(long http_status);
 

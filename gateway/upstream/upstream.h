@@ -64,10 +64,10 @@ class Upstream {
   // See HttpClient::Shutdown.
   void Shutdown() { http_.Shutdown(); }
 
+ private:
   // The URL for a call: the endpoint template with its placeholders filled.
   absl::StatusOr<std::string> EndpointUrl(const ApiCall& call) const;
 
- private:
   absl::StatusOr<HttpRequest> BuildRequest(const ApiCall& call) const;
 
   UpstreamOptions options_;

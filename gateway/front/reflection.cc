@@ -188,36 +188,34 @@ class StreamReactor : public grpc::ServerBidiReactor<Request, Response> {
 
 }  // namespace
 
-class ReflectionServices::V1Alpha
-    : public grpc::reflection::v1alpha::ServerReflection::CallbackService {
+// The service of one protocol version; `Service` is that version's
+// generated ServerReflection class.
+template <typename Service, typename Request, typename Response>
+class ReflectionService : public Service::CallbackService {
  public:
-  explicit V1Alpha(const Catalog* catalog) : catalog_(catalog) {}
-  grpc::ServerBidiReactor<grpc::reflection::v1alpha::ServerReflectionRequest,
-                          grpc::reflection::v1alpha::ServerReflectionResponse>*
-  ServerReflectionInfo(grpc::CallbackServerContext*) override {
-    return new StreamReactor<
-        grpc::reflection::v1alpha::ServerReflectionRequest,
-        grpc::reflection::v1alpha::ServerReflectionResponse>(catalog_);
+  explicit ReflectionService(const Catalog* catalog) : catalog_(catalog) {}
+  grpc::ServerBidiReactor<Request, Response>* ServerReflectionInfo(
+      grpc::CallbackServerContext*) override {
+    return new StreamReactor<Request, Response>(catalog_);
   }
 
  private:
   const Catalog* catalog_;
 };
 
-class ReflectionServices::V1
-    : public grpc::reflection::v1::ServerReflection::CallbackService {
- public:
-  explicit V1(const Catalog* catalog) : catalog_(catalog) {}
-  grpc::ServerBidiReactor<grpc::reflection::v1::ServerReflectionRequest,
-                          grpc::reflection::v1::ServerReflectionResponse>*
-  ServerReflectionInfo(grpc::CallbackServerContext*) override {
-    return new StreamReactor<grpc::reflection::v1::ServerReflectionRequest,
-                             grpc::reflection::v1::ServerReflectionResponse>(
-        catalog_);
-  }
+class ReflectionServices::V1Alpha
+    : public ReflectionService<
+          grpc::reflection::v1alpha::ServerReflection,
+          grpc::reflection::v1alpha::ServerReflectionRequest,
+          grpc::reflection::v1alpha::ServerReflectionResponse> {
+  using ReflectionService::ReflectionService;
+};
 
- private:
-  const Catalog* catalog_;
+class ReflectionServices::V1
+    : public ReflectionService<grpc::reflection::v1::ServerReflection,
+                               grpc::reflection::v1::ServerReflectionRequest,
+                               grpc::reflection::v1::ServerReflectionResponse> {
+  using ReflectionService::ReflectionService;
 };
 
 ReflectionServices::ReflectionServices(const DescriptorPool* pool,

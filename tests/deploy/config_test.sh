@@ -9,13 +9,7 @@
 #   config_test.sh --gateway build/gateway/main/envelope-gateway
 source "$(dirname "$0")/lib.sh"
 
-gateway=""
-while [ $# -gt 0 ]; do
-  case $1 in
-    --gateway) gateway=$2; shift 2 ;;
-    *) fail "unknown argument $1" ;;
-  esac
-done
+parse_gateway_arg "$@"
 [ -x "$gateway" ] || fail "--gateway $gateway is not an executable (build the envelope-gateway target)"
 help=$("$gateway" --help 2>&1 || true)
 grep -q -- '--check-config' <<<"$help" ||

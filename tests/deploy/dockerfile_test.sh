@@ -16,13 +16,7 @@ in_list() {  # in_list WORD ITEM...: WORD is one of the ITEMs
   return 1
 }
 
-gateway=""
-while [ $# -gt 0 ]; do
-  case $1 in
-    --gateway) gateway=$2; shift 2 ;;
-    *) fail "unknown argument $1" ;;
-  esac
-done
+parse_gateway_arg "$@"
 
 # 2. The build stage's package list.
 mapfile -t build_pkgs < <("$REPO_ROOT/deploy/build-packages.sh" "$REPO_ROOT/tools/setup.sh")

@@ -115,3 +115,15 @@ need_node_modules() {
   fi
   export NODE_PATH="$dir/node_modules"
 }
+
+# parse_gateway_arg "$@": sets $gateway from "--gateway PATH" (empty when
+# not given); any other argument is an error.
+parse_gateway_arg() {
+  gateway=""
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --gateway) gateway=$2; shift 2 ;;
+      *) fail "unknown argument $1" ;;
+    esac
+  done
+}

@@ -36,6 +36,7 @@ import hmac
 import http.client
 import io
 import json
+import os
 import re
 import select
 import signal
@@ -46,6 +47,11 @@ import sys
 import threading
 import time
 from urllib.parse import urlsplit
+
+# One reading of --listen for both test servers: the emulator's.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "emulator"))
+from emulator import parse_listen  # noqa: E402
 
 MAX_HEAD_BYTES = 64 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -500,19 +506,6 @@ class ProxyServer(socketserver.ThreadingTCPServer):
         self.require_auth = require_auth
         self.quiet = quiet
         super().__init__(address, ProxyHandler)
-
-
-def parse_listen(text):
-    """HOST:PORT, [IPv6]:PORT, or PORT alone (loopback) -> (host, port)."""
-    m = re.fullmatch(r"\[([^\]]+)\]:(\d+)|([^:\[\]]*):(\d+)|(\d+)", text)
-    if not m:
-        raise argparse.ArgumentTypeError("expected HOST:PORT, [IPV6]:PORT or PORT, got %r" % text)
-    if m.group(5):
-        return "127.0.0.1", int(m.group(5))
-    host, port = (m.group(1), m.group(2)) if m.group(1) else (m.group(3) or "127.0.0.1", m.group(4))
-    if int(port) > 65535:
-        raise argparse.ArgumentTypeError("port %s out of range" % port)
-    return host, int(port)
 
 
 def parse_auth(text):

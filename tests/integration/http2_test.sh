@@ -24,20 +24,26 @@ h2_port=$(free_port)
 nghttpd -d "$work/docs" -v "$h2_port" "$work/ca/server.key" "$work/ca/server.pem" >"$work/nghttpd.log" 2>&1 &
 pids+=($!)
 
-start_gateway() {  # start_gateway NAME FLAGS... ; prints the gRPC address
+# start_gateway NAME FLAGS... ; sets $address. Not run in $(...): the pid
+# must reach the exit trap.
+start_gateway() {
   local name=$1; shift
   "$gateway" --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 --signing=none \
     --endpoint="https://localhost:$h2_port" --ca-file="$work/ca/ca.pem" \
     --max-attempts=1 "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
   for _ in $(seq 100); do
-    [ -s "$work/$name.out" ] && { head -1 "$work/$name.out" | awk '{print $NF}'; return; }
+    if [ -s "$work/$name.out" ]; then
+      address=$(head -1 "$work/$name.out" | awk '{print $NF}')
+      return
+    fi
     sleep 0.05
   done
   echo "http2_test: gateway $name did not start" >&2; cat "$work/$name.err" >&2; exit 1
 }
 
-gw=$(start_gateway h2)
+start_gateway h2
+gw=$address
 for _ in $(seq 10); do
   out=$("$cli" --target="$gw" cvm.DescribeZones '{}')
   grep -q '"Zone":"ap-h2-1"' <<<"$out" || { echo "http2_test: FAIL: $out"; exit 1; }
@@ -46,7 +52,8 @@ negotiated=$(grep -c 'The negotiated protocol: h2' "$work/nghttpd.log" || true)
 echo "http2_test: 10 calls over HTTP/2, $negotiated TLS connection(s) negotiated h2"
 [ "$negotiated" -eq 1 ] || { echo "http2_test: FAIL: expected one h2 connection"; exit 1; }
 
-gw11=$(start_gateway h11 --http2=false)
+start_gateway h11 --http2=false
+gw11=$address
 out=$("$cli" --target="$gw11" cvm.DescribeZones '{}' || true)
 grep -q 'UNAVAILABLE' <<<"$out" || { echo "http2_test: FAIL: --http2=false still reached the h2-only server: $out"; exit 1; }
 echo "http2_test: with --http2=false the h2-only server is unreachable, as expected"

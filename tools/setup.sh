@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-github-gogo-googleapis-dev python3-grpcio python3-protobuf
   libyaml-cpp-dev python3-prometheus-client debootstrap iproute2
-  nghttp2-server
+  nghttp2-server bazel-bootstrap bazel-bootstrap-source
 )
 # The deploy checks validate manifests with an npm package; Debian's npm
 # conflicts with a Node.js installed otherwise, so only when there is none.
@@ -28,5 +28,8 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# Ask CMake's File API for its codemodel (read before configuring): the
+# check that Bazel builds the same targets reads it (tests/buildsystems).
+mkdir -p build/.cmake/api/v1/query && touch build/.cmake/api/v1/query/codemodel-v2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2

@@ -5,7 +5,9 @@
 # SKIP_RETURN_CODE: ctest then reports the test as skipped, never passed.
 set -euo pipefail
 
-DEPLOY_TEST_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The real file's folder: under Bazel this file is a symlink in a runfiles
+# tree, and kustomize refuses symlinked kustomization files.
+DEPLOY_TEST_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 REPO_ROOT=$(cd "$DEPLOY_TEST_DIR/../.." && pwd)
 EXAMPLES_DIR="$REPO_ROOT/deploy/kubernetes/examples"
 FIXTURES_DIR="$DEPLOY_TEST_DIR/fixtures"

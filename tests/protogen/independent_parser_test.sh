@@ -2,7 +2,8 @@
 # The generated protos, read by an independent parser (protobufjs, from the
 # npm registry, pinned in tests/deploy/package-lock.json).
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
+# The real file's folder (under Bazel, $0 is a symlink named after the test).
+here=$(dirname "$(readlink -f "$0")")
 # shellcheck source=../deploy/lib.sh
 source "$here/../deploy/lib.sh"
 need_node_modules

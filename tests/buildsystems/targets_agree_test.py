@@ -15,8 +15,10 @@ import argparse
 import glob
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import unittest
 
 # What each side calls the four kinds compared.
@@ -59,8 +61,18 @@ def codemodel_targets(build_dir):
 
 def ctest_tests(build_dir):
     """[(name, command, labels)] as ctest would run them."""
-    out = subprocess.run(["ctest", "--show-only=json-v1"], cwd=build_dir, check=True,
-                         stdout=subprocess.PIPE).stdout
+    # Even with --show-only, ctest rewrites Testing/Temporary/LastTest.log of
+    # the folder it runs in: that of the ctest running this test. So it runs
+    # on a copy of the CTestTestfile.cmake tree (they name everything else by
+    # absolute path).
+    with tempfile.TemporaryDirectory(prefix="ctest_list_") as copy:
+        for folder, _, files in os.walk(build_dir):
+            if "CTestTestfile.cmake" in files:
+                target = os.path.join(copy, os.path.relpath(folder, build_dir))
+                os.makedirs(target, exist_ok=True)
+                shutil.copy(os.path.join(folder, "CTestTestfile.cmake"), target)
+        out = subprocess.run(["ctest", "--show-only=json-v1"], cwd=copy, check=True,
+                             stdout=subprocess.PIPE).stdout
     tests = []
     for test in json.loads(out)["tests"]:
         labels = []

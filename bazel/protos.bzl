@@ -9,14 +9,15 @@ repository built from source, which cannot be downloaded here.)
 PROTOC = "@system//:bin/protoc"
 GRPC_CPP_PLUGIN = "@system//:bin/grpc_cpp_plugin"
 
-# Import roots, as CMake's -I flags: our protos, the workspace (test protos),
-# google.rpc and the well-known types from @system.
-PROTOC_INCLUDES = " ".join([
-    "-Iproto",
-    "-I.",
-    "-Iexternal/system/googleapis",
-    "-Iexternal/system/include",
-])
+# Import roots, each call with the same -I flags as its CMake twin: ours
+# (proto/), google.rpc (@system's googleapis), the workspace (test protos);
+# the well-known types (/usr/include in CMake) are always there.
+PROTO_ROOT = "proto"
+GOOGLEAPIS_ROOT = "external/system/googleapis"
+WORKSPACE_ROOT = "."
+
+def protoc_includes(roots):
+    return " ".join(["-I" + root for root in roots] + ["-Iexternal/system/include"])
 
 # Every .proto an import may reach.
 PROTO_INPUTS = ["//:all_protos", "@system//:proto_imports"]
@@ -29,12 +30,13 @@ def _package_relative(path):
         fail("%s is not under package %s" % (path, prefix))
     return path[len(prefix) + 1:]
 
-def cc_proto_sources(name, import_paths, grpc = False, srcs = []):
+def cc_proto_sources(name, root, import_paths, grpc = False, srcs = []):
     """Generates C++ for `import_paths` (as protoc names them).
 
     Args:
       name: the genrule's name.
-      import_paths: .proto files relative to one of PROTOC_INCLUDES.
+      root: the import root they are relative to (PROTO_ROOT, ...).
+      import_paths: .proto files relative to `root`.
       grpc: also run grpc_cpp_plugin.
       srcs: the .proto files themselves when they are not in PROTO_INPUTS.
 
@@ -59,7 +61,7 @@ def cc_proto_sources(name, import_paths, grpc = False, srcs = []):
         tools = tools,
         cmd = "$(location %s) %s --cpp_out=$(GENDIR) %s %s" % (
             PROTOC,
-            PROTOC_INCLUDES,
+            protoc_includes([root]),
             plugin,
             " ".join(import_paths),
         ),

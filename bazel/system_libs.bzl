@@ -70,8 +70,20 @@ def _library(rctx, name, modules):
     name = "{name}",
     defines = {defines},
     linkopts = {linkopts},
+    deps = [":versions"],
 )
 """.format(name = name, defines = repr(defines), linkopts = repr(linkopts))
+
+def _versions_stamp(rctx):
+    """A hash of every library's version: a define on every compile, so that
+    an upgraded -dev package (whose headers Bazel does not track) rebuilds."""
+    modules = []
+    for names in _PKG_CONFIG_TARGETS.values():
+        modules += names
+    result = rctx.execute(["sh", "-c", 'pkg-config --modversion "$@" | sha256sum', "sh"] + modules)
+    if result.return_code != 0:
+        fail("pkg-config --modversion failed: " + result.stderr)
+    return result.stdout[:16]
 
 def _tool(rctx, name):
     path = rctx.which(name)
@@ -85,6 +97,8 @@ def _system_libs_impl(rctx):
         'package(default_visibility = ["//visibility:public"])',
         "",
         'cc_library(name = "threads", linkopts = ["-pthread"])',
+        "",
+        'cc_library(name = "versions", defines = ["ENVELOPE_SYSTEM_LIBS=%s"])' % _versions_stamp(rctx),
         "",
     ]
     for name, modules in _PKG_CONFIG_TARGETS.items():

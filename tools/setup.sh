@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs (only those missing),
 # configures and builds everything into build/. Safe to run again.
+# --for-tests: also fetches what the tests would download on a first run
+# (npm packages, the runtime root filesystem), so that they need no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,3 +35,13 @@ fi
 mkdir -p build/.cmake/api/v1/query && touch build/.cmake/api/v1/query/codemodel-v2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2
+
+if [ "${1:-}" = --for-tests ]; then
+  rc=0
+  tests/deploy/prefetch.sh || rc=$?
+  if [ "$rc" -eq 77 ]; then
+    echo "setup: could not fetch the tests' downloads (above); the checks that need them will say so"
+  elif [ "$rc" -ne 0 ]; then
+    exit "$rc"
+  fi
+fi

@@ -22,13 +22,22 @@ import tempfile
 import unittest
 
 # What each side calls the four kinds compared.
-CMAKE_LIBRARY_TYPES = {"STATIC_LIBRARY", "SHARED_LIBRARY", "OBJECT_LIBRARY"}
-BAZEL_KINDS = {
-    "cc_library": "library",
-    "cc_binary": "binary",
-    "cc_test": "test",
-    "sh_test": "script test",
-}
+CMAKE_LIBRARY_TYPES = {"STATIC_LIBRARY", "SHARED_LIBRARY", "OBJECT_LIBRARY",
+                       "MODULE_LIBRARY", "INTERFACE_LIBRARY"}
+
+
+def bazel_kind(rule):
+    """cc_library -> library, sh_binary -> binary, cc_test -> test, any other
+    *_test (sh_test, py_test) -> script test; None for rules not compared."""
+    if rule.endswith("_library"):
+        return "library"
+    if rule.endswith("_binary"):
+        return "binary"
+    if rule == "cc_test":
+        return "test"
+    if rule.endswith("_test"):
+        return "script test"
+    return None
 
 ARGS = None
 
@@ -95,11 +104,19 @@ def cmake_side(build_dir):
     tested = set()
     side = {}
     for name, command, labels in tests:
+        if "cmake-only" in labels:
+            continue
         program = os.path.realpath(command[0]) if command else ""
-        if program in executable_of:
-            tested.add(executable_of[program])
-        elif "cmake-only" not in labels:
+        if program not in executable_of:
             side[name] = "script test"
+            continue
+        executable = executable_of[program]
+        tested.add(executable)
+        # One of its GoogleTest cases, or the executable under its own name,
+        # is that executable's test; under another name it is a test of
+        # its own, which Bazel needs too.
+        if name != executable and "--gtest_filter=" + name not in command:
+            side[name] = "test"
     for name, (kind, _) in targets.items():
         if kind in CMAKE_LIBRARY_TYPES:
             side[name] = "library"
@@ -110,22 +127,35 @@ def cmake_side(build_dir):
 
 def bazel_side(source_dir):
     """{name: kind} of every library, binary and test under //..."""
-    query = "kind('%s', //...) except attr(tags, 'bazel-only', //...)" % "|".join(
-        "^%s rule$" % k for k in BAZEL_KINDS)
+    query = ("kind('.*_(library|binary|test) rule', //...) "
+             "except attr(tags, 'bazel-only', //...)")
+    side = {}
+    for line in bazel_query(source_dir, query):
+        rule_kind, _, label = line.split(" ", 2)
+        kind = bazel_kind(rule_kind)
+        name = label.rsplit(":", 1)[1]
+        if kind is None:
+            continue
+        if name in side:
+            raise RuntimeError("two Bazel targets are named %s: names must be unique, "
+                               "as in CMake" % name)
+        side[name] = kind
+    return side
+
+
+def bazel_manual_targets(source_dir):
+    """Targets `bazel test //...` would leave out (tag manual)."""
+    return [line.split(" ", 2)[2] for line in bazel_query(
+        source_dir, "attr(tags, '\\bmanual\\b', //...)")]
+
+
+def bazel_query(source_dir, query):
     result = subprocess.run(["bazel", "query", "--output=label_kind", query],
                             cwd=source_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             universal_newlines=True)
     if result.returncode != 0:
         raise RuntimeError("bazel query failed:\n" + result.stderr[-4000:])
-    side = {}
-    for line in result.stdout.splitlines():
-        rule_kind, _, label = line.split(" ", 2)
-        name = label.rsplit(":", 1)[1]
-        if name in side:
-            raise RuntimeError("two Bazel targets are named %s: names must be unique, "
-                               "as in CMake" % name)
-        side[name] = BAZEL_KINDS[rule_kind]
-    return side
+    return result.stdout.splitlines()
 
 
 def compare(cmake, bazel):
@@ -152,6 +182,7 @@ class TargetsAgreeTest(unittest.TestCase):
     def setUpClass(cls):
         cls.cmake = cmake_side(ARGS.build_dir)
         cls.bazel = bazel_side(ARGS.source_dir)
+        cls.manual = bazel_manual_targets(ARGS.source_dir)
 
     def test_the_two_builds_agree(self):
         problems = compare(self.cmake, self.bazel)
@@ -160,6 +191,9 @@ class TargetsAgreeTest(unittest.TestCase):
               "%d script tests" % (len(self.cmake),
                                    *[list(self.cmake.values()).count(k)
                                      for k in ("library", "binary", "test", "script test")]))
+
+    def test_bazel_test_runs_every_target(self):
+        self.assertEqual(self.manual, [], "tagged manual, so `bazel test //...` skips them")
 
     def test_every_kind_is_seen(self):
         # A reader that lost a whole kind would agree with nothing to compare.

@@ -5,10 +5,16 @@
 # SKIP_RETURN_CODE: ctest then reports the test as skipped, never passed.
 set -euo pipefail
 
-# The real file's folder: under Bazel this file is a symlink in a runfiles
-# tree, and kustomize refuses symlinked kustomization files.
-DEPLOY_TEST_DIR=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
-REPO_ROOT=$(cd "$DEPLOY_TEST_DIR/../.." && pwd)
+# The tree the checks read. Under Bazel: a copy of the test's runfiles with
+# the symlinks resolved (so only the declared files, and kustomize refuses
+# symlinked kustomization files). Else the tree this file is in.
+if [ -n "${TEST_SRCDIR:-}" ]; then
+  REPO_ROOT="${TEST_TMPDIR:?}/tree"
+  [ -d "$REPO_ROOT" ] || cp -rL "$TEST_SRCDIR/$TEST_WORKSPACE" "$REPO_ROOT"
+else
+  REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+fi
+DEPLOY_TEST_DIR="$REPO_ROOT/tests/deploy"
 EXAMPLES_DIR="$REPO_ROOT/deploy/kubernetes/examples"
 FIXTURES_DIR="$DEPLOY_TEST_DIR/fixtures"
 

@@ -22,11 +22,19 @@
 # first build: without them it says so and exits 77 (skipped).
 #
 #   runtime_rootfs_test.sh --gateway build/gateway/main/envelope-gateway
+#   runtime_rootfs_test.sh --prepare   # only build or refresh the cache
 source "$(dirname "$0")/lib.sh"
 
+prepare=0
+if [ "${1:-}" = --prepare ]; then
+  prepare=1
+  shift
+fi
 parse_gateway_arg "$@"
-[ -x "$gateway" ] || fail "--gateway $gateway is not an executable (build the envelope-gateway target)"
-gateway=$(realpath "$gateway")
+if [ "$prepare" = 0 ]; then
+  [ -x "$gateway" ] || fail "--gateway $gateway is not an executable (build the envelope-gateway target)"
+  gateway=$(realpath "$gateway")
+fi
 
 LIST="$REPO_ROOT/deploy/runtime-packages.txt"
 SETUP="$REPO_ROOT/deploy/runtime-setup.sh"
@@ -114,6 +122,7 @@ SOURCES
   fresh || build_rootfs
 ) 9>"$CACHE/.lock" || exit $?
 note "root filesystem: $rootfs ($(sed 's/#.*//' "$LIST" | tr -s ' \n' ' '))"
+[ "$prepare" = 0 ] || exit 0
 
 # in_rootfs USERSPEC CMD...: runs CMD in the root filesystem like the
 # container: its own network namespace (loopback only, so nothing else on

@@ -5,8 +5,9 @@
 # talk to an h2-only server at all, which shows the flag is what decides.
 set -euo pipefail
 gateway=$1 cli=$2
-# From the real file (under Bazel, $0 is a symlink named after the test).
-repo=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
+# Under Bazel, the runfiles tree ($0 is a symlink named after the test).
+repo=${TEST_SRCDIR:+$TEST_SRCDIR/$TEST_WORKSPACE}
+repo=${repo:-$(cd "$(dirname "$0")/../.." && pwd)}
 if ! command -v nghttpd >/dev/null; then
   echo "http2_test: SKIPPED: nghttpd (Debian nghttp2-server) is not installed"
   exit 77

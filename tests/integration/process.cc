@@ -61,8 +61,6 @@ std::vector<std::string> WithAdminPort(std::vector<std::string> argv) {
   _exit(127);
 }
 
-int process_count = 0;
-
 std::string TempPath() {
   char path[] = "/tmp/envelope-test-XXXXXX";
   int fd = mkstemp(path);
@@ -73,7 +71,9 @@ std::string TempPath() {
 }  // namespace
 
 // Where the children's output goes: kept after the test (the suite's last
-// test reads every gateway line for secrets), else a temporary file.
+// test reads every gateway line for secrets), else a temporary file. The
+// name is made unique by mkstemps, not the pid: tests in Bazel's sandbox
+// each have their own pid namespace, and share the folder.
 std::string OutputPath(const std::vector<std::string>& argv,
                        absl::string_view stream) {
   const char* dir = std::getenv("ENVELOPE_TEST_LOG_DIR");
@@ -82,8 +82,11 @@ std::string OutputPath(const std::vector<std::string>& argv,
   if (argv.size() > 1 && argv[1].find("emulator") != std::string::npos) {
     name = "emulator";
   }
-  return absl::StrCat(dir, "/", name, "-", getpid(), "-", ++process_count, ".",
-                      stream);
+  std::string path = absl::StrCat(dir, "/", name, "-XXXXXX.", stream);
+  int fd = mkstemps(path.data(), static_cast<int>(stream.size()) + 1);
+  if (fd < 0) return TempPath();
+  close(fd);
+  return path;
 }
 
 // The first line of `path` once it is complete, or empty.

@@ -111,19 +111,17 @@ def _read_line(proc, timeout, what):
     return line.strip()
 
 
-_log_count = [0]
-
-
 def _log_file(proc, suffix):
     """With ENVELOPE_TEST_LOG_DIR set (tools/test.sh sets it), a file that
-    keeps what the child prints, for the suite's secret check."""
+    keeps what the child prints, for the suite's secret check. Its name is
+    made unique by the file system, not the pid: tests in Bazel's sandbox
+    each have their own pid namespace, and share the folder."""
     log_dir = os.environ.get("ENVELOPE_TEST_LOG_DIR")
     if not log_dir:
         return None
-    _log_count[0] += 1
-    name = "%s-py%d-%d.%s" % (os.path.basename(proc.args[0]), os.getpid(),
-                              _log_count[0], suffix)
-    return open(os.path.join(log_dir, name), "w")
+    fd, _ = tempfile.mkstemp(prefix=os.path.basename(proc.args[0]) + "-py-",
+                             suffix="." + suffix, dir=log_dir)
+    return os.fdopen(fd, "w")
 
 
 def _drain(proc, stream, suffix="log"):

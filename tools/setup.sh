@@ -1,23 +1,36 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs (only those missing),
 # configures and builds everything into build/. Safe to run again.
-# --for-tests: also fetches what the tests would download on a first run
-# (npm packages, the runtime root filesystem), so that they need no network.
+# --for-tests (tools/test.sh): also the packages only the tests use, and
+# what the tests would download on a first run (npm packages, the runtime
+# root filesystem), so that the suites themselves need no network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for_tests=0
+[ "${1:-}" = --for-tests ] && for_tests=1
 
+# The build and the demo; also the image's build stage (deploy/Dockerfile
+# reads this array through deploy/build-packages.sh).
 PACKAGES=(
   g++ make cmake pkg-config ccache curl python3 openssl ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libcurl4-openssl-dev libssl-dev rapidjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-github-gogo-googleapis-dev python3-grpcio python3-protobuf
-  libyaml-cpp-dev python3-prometheus-client debootstrap iproute2
-  nghttp2-server bazel-bootstrap bazel-bootstrap-source
+  libyaml-cpp-dev
 )
-# The deploy checks validate manifests with an npm package; Debian's npm
-# conflicts with a Node.js installed otherwise, so only when there is none.
-command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+# The test suites only: the metrics parser, the runtime root filesystem
+# (debootstrap, ip), the HTTP/2 server, and Bazel (a JDK comes with it).
+TEST_PACKAGES=(
+  python3-prometheus-client debootstrap iproute2 nghttp2-server
+  bazel-bootstrap bazel-bootstrap-source
+)
+if ((for_tests)); then
+  PACKAGES+=("${TEST_PACKAGES[@]}")
+  # The deploy checks validate manifests with an npm package; Debian's npm
+  # conflicts with a Node.js installed otherwise, so only when there is none.
+  command -v npm >/dev/null || PACKAGES+=(nodejs npm)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -36,7 +49,7 @@ mkdir -p build/.cmake/api/v1/query && touch build/.cmake/api/v1/query/codemodel-
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2
 
-if [ "${1:-}" = --for-tests ]; then
+if ((for_tests)); then
   rc=0
   tests/deploy/prefetch.sh || rc=$?
   if [ "$rc" -eq 77 ]; then

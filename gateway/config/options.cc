@@ -283,7 +283,8 @@ std::vector<Option> BuildOptions() {
            /*list=*/true),
       Make("status_override", "CODE=GRPC_CODE",
            "status table overrides by exact code or dotted prefix, e.g. "
-           "ResourceInUse=UNAVAILABLE (repeatable)",
+           "ResourceInUse=UNAVAILABLE; * is every code no row covers "
+           "(repeatable)",
            Pairs(AddStatusOverride), /*list=*/true),
       Make("error_domain", "DOMAIN",
            "google.rpc.ErrorInfo.domain of upstream errors",

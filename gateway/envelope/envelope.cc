@@ -1,5 +1,6 @@
 #include "gateway/envelope/envelope.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
 
@@ -64,6 +65,13 @@ absl::Status Malformed(absl::string_view what) {
       absl::StrCat("upstream answered with a malformed envelope: ", what));
 }
 
+absl::Status WithRequestId(absl::Status status, absl::string_view request_id) {
+  if (!request_id.empty()) {
+    status.SetPayload(kRequestIdPayload, absl::Cord(request_id));
+  }
+  return status;
+}
+
 }  // namespace
 
 absl::string_view FindMemberText(absl::string_view json,
@@ -105,11 +113,15 @@ absl::StatusOr<Envelope> ParseEnvelope(absl::string_view body) {
   envelope.request_id = StringMember(response->value, "RequestId");
   auto error = response->value.FindMember("Error");
   if (error == response->value.MemberEnd()) return envelope;
-  if (!error->value.IsObject()) return Malformed("\"Error\" is not an object");
+  if (!error->value.IsObject()) {
+    return WithRequestId(Malformed("\"Error\" is not an object"),
+                         envelope.request_id);
+  }
   envelope.is_error = true;
   envelope.error_code = StringMember(error->value, "Code");
   if (envelope.error_code.empty()) {
-    return Malformed("\"Error\" has no string \"Code\"");
+    return WithRequestId(Malformed("\"Error\" has no string \"Code\""),
+                         envelope.request_id);
   }
   envelope.error_message = StringMember(error->value, "Message");
   return envelope;

@@ -27,7 +27,13 @@ struct Envelope {
 
 // Parses a body. Not JSON, no Response object, or an Error without a string
 // Code is INTERNAL with a message saying what was wrong (never the body).
+// When the Response held a string RequestId, that status carries it as the
+// payload kRequestIdPayload: the x-tc-requestid trailer goes out "whenever
+// the upstream gave one" (SPEC §5), broken envelope or not.
 absl::StatusOr<Envelope> ParseEnvelope(absl::string_view body);
+
+inline constexpr absl::string_view kRequestIdPayload =
+    "envelope-gateway/upstream-request-id";
 
 // The raw text of the top-level member `name` of a JSON object, or empty when
 // there is none. `json` must be valid JSON (ParseEnvelope checks it first).

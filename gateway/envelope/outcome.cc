@@ -1,5 +1,6 @@
 #include "gateway/envelope/outcome.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 
 namespace envelope {
@@ -21,11 +22,14 @@ Outcome FromErrorEnvelope(const Envelope& envelope, const ErrorContext& context,
   return outcome;
 }
 
-// A status with no envelope.
+// A status with no (usable) envelope; a RequestId it carries still goes out.
 Outcome FailureOutcome(const absl::Status& status) {
   Outcome outcome;
   outcome.code = status.code();
   outcome.message = std::string(status.message());
+  // absl::optional (not std:: in Debian's Abseil).
+  auto request_id = status.GetPayload(kRequestIdPayload);
+  if (request_id.has_value()) outcome.request_id = std::string(*request_id);
   return outcome;
 }
 

@@ -35,6 +35,10 @@ StatusTable StatusTable::Default() {
 
 void StatusTable::Set(absl::string_view code_or_prefix,
                       absl::StatusCode status) {
+  if (code_or_prefix == kAnyOtherCode) {
+    any_other_ = status;
+    return;
+  }
   rows_[code_or_prefix] = status;
 }
 
@@ -46,7 +50,7 @@ absl::StatusCode StatusTable::Lookup(absl::string_view error_code) const {
     if (dot == absl::string_view::npos) break;
     prefix = prefix.substr(0, dot);
   }
-  return absl::StatusCode::kUnknown;
+  return any_other_;
 }
 
 bool ParseStatusCodeName(absl::string_view name, absl::StatusCode* code) {

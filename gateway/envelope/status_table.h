@@ -18,13 +18,17 @@ class StatusTable {
   static StatusTable Default();
 
   // Sets the row for an exact code or a dotted prefix; it covers the code and
-  // every ".Sub" code below it unless a longer row exists.
+  // every ".Sub" code below it unless a longer row exists. kAnyOtherCode
+  // sets the last row, "anything else" (UNKNOWN unless set).
   void Set(absl::string_view code_or_prefix, absl::StatusCode status);
 
   absl::StatusCode Lookup(absl::string_view error_code) const;
 
+  static constexpr absl::string_view kAnyOtherCode = "*";
+
  private:
   absl::flat_hash_map<std::string, absl::StatusCode> rows_;
+  absl::StatusCode any_other_ = absl::StatusCode::kUnknown;
 };
 
 // Parses a canonical code name ("NOT_FOUND", case-insensitive) for config

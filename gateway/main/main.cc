@@ -9,6 +9,7 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "gateway/admin/server.h"
@@ -247,7 +248,9 @@ int Run(GatewayConfig config) {
   server_options.keepalive_timeout = config.keepalive_timeout;
   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
       server_options, router->get(), &dispatcher, &observer);
-  if (!server.ok()) ConfigError(server.status().message());
+  if (!server.ok()) {
+    ConfigError(absl::StrCat("listen: ", server.status().message()));
+  }
   running = server->get();
   auto health = std::make_unique<HealthFollower>(
       server->get(), config.upstream.credentials.get());
@@ -264,7 +267,9 @@ int Run(GatewayConfig config) {
   }
   for (size_t i = 0; i < config.listen.size(); ++i) {
     std::string address = config.listen[i];
-    if ((*server)->ports()[i] != 0) {
+    // A unix socket has no port (gRPC reports 1); a TCP port 0 was chosen.
+    const bool unix_socket = absl::StartsWith(address, "unix:");
+    if (!unix_socket && (*server)->ports()[i] != 0) {
       address = absl::StrCat(address.substr(0, address.rfind(':')), ":",
                              (*server)->ports()[i]);
     }

@@ -40,7 +40,7 @@ PYTHON = "/usr/bin/python3"  # the interpreter with grpcio and protobuf
 STARTUP_TIMEOUT = 10.0
 
 EMULATOR_LINE = r"emulator listening on (https?://127\.0\.0\.1:\d+)"
-GATEWAY_LINE = r"envelope-gateway listening on (127\.0\.0\.1:\d+)"
+GATEWAY_LINE = r"envelope-gateway listening on (127\.0\.0\.1:\d+|unix:\S+)"
 
 
 # ------------------------------------------------------------ command line

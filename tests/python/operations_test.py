@@ -353,6 +353,30 @@ class GatewayTest(unittest.TestCase):
         return out
 
 
+# ------------------------------------------------------------------ listen
+
+class ListenTest(GatewayTest):
+
+    def test_unix_socket(self):
+        # A sidecar may serve its app over a socket in a shared emptyDir.
+        path = os.path.join(TMP, "gateway.sock")
+        argv = [a for a in gateway_argv() if not a.startswith("--listen=")]
+        gw = self.start(argv=argv + ["--listen=unix:" + path])
+        self.assertEqual(gw.address, "unix:" + path)
+        self.assertEqual(gw.call("DescribeZones")[0], S.OK)
+        self.stop_ok(gw)
+
+    def test_cannot_listen_names_the_key(self):
+        argv = [a for a in gateway_argv() if not a.startswith("--listen=")]
+        r = subprocess.run(argv + ["--listen=unix:/nonexistent/dir/gw.sock"],
+                           capture_output=True, text=True, timeout=30,
+                           env=harness.scrubbed_env())
+        self.assertEqual(r.returncode, 2, r.stderr)
+        last = r.stderr.strip("\n").split("\n")[-1]
+        self.assertIn("listen: cannot listen on unix:/nonexistent/dir/gw.sock",
+                      last)
+
+
 # ------------------------------------------------------------------ config
 
 class ConfigTest(GatewayTest):
@@ -379,6 +403,7 @@ rate_limit_backoff: 10ms
 status_override:
   ResourceNotFound: UNAVAILABLE
   FailedOperation.Locked: ABORTED
+  "*": INTERNAL
 allowed_actions:
   - DescribeZones
   - DescribeRegions
@@ -413,6 +438,11 @@ access_log: true
             "Code": "FailedOperation.Locked"}})
         code, _ = gw.call("DescribeRegions")
         self.assertEqual(code, S.ABORTED)
+        # "*": the row for every code no other row covers (else UNKNOWN)
+        EMULATOR.rule({"action": "DescribeRegions", "times": 1, "error": {
+            "Code": "Vendor.NeverHeardOf"}})
+        code, _ = gw.call("DescribeRegions")
+        self.assertEqual(code, S.INTERNAL)
         # max_attempts: 1 -> a rate-limited call is not retried
         EMULATOR.clear_requests()
         EMULATOR.rule({"action": "DescribeZones", "times": 3, "error": {

@@ -149,6 +149,21 @@ TEST_F(InterpretTest, MalformedWith200IsInternal) {
   Outcome outcome = Interpret(200, "not json");
   EXPECT_EQ(outcome.code, C::kInternal);
   EXPECT_NE(outcome.message.find("not JSON"), std::string::npos);
+  EXPECT_TRUE(outcome.request_id.empty());
+}
+
+// SPEC §5: x-tc-requestid "whenever the upstream gave one".
+TEST_F(InterpretTest, BrokenErrorStillGivesTheRequestId) {
+  for (const char* body :
+       {R"({"Response":{"Error":{"Message":"m"},"RequestId":"rid-1"}})",
+        R"({"Response":{"Error":"oops","RequestId":"rid-1"}})"}) {
+    Outcome outcome = Interpret(200, body);
+    EXPECT_EQ(outcome.code, C::kInternal) << body;
+    EXPECT_EQ(outcome.request_id, "rid-1") << body;
+    EXPECT_TRUE(outcome.error_code.empty()) << body;
+  }
+  EXPECT_TRUE(Interpret(200, R"({"Response":{"Error":{"Code":1}}})")
+                  .request_id.empty());
 }
 
 }  // namespace

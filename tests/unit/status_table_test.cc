@@ -60,6 +60,17 @@ TEST(StatusTableTest, OverridesByExactCodeAndByPrefix) {
   EXPECT_EQ(table.Lookup("MyCompany.Duplicate"), C::kAlreadyExists);
 }
 
+TEST(StatusTableTest, TheAnythingElseRowCanBeOverridden) {
+  StatusTable table = StatusTable::Default();
+  EXPECT_EQ(table.Lookup("Vendor.Weird"), C::kUnknown);
+  table.Set(StatusTable::kAnyOtherCode, C::kInternal);
+  EXPECT_EQ(table.Lookup("Vendor.Weird"), C::kInternal);
+  EXPECT_EQ(table.Lookup(""), C::kInternal);
+  // Rows still win over it.
+  EXPECT_EQ(table.Lookup("ResourceNotFound.X"), C::kNotFound);
+  EXPECT_EQ(table.Lookup("DryRunOperation"), C::kOk);
+}
+
 TEST(StatusTableTest, ParsesCanonicalCodeNames) {
   absl::StatusCode code;
   ASSERT_TRUE(ParseStatusCodeName("NOT_FOUND", &code));

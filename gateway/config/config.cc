@@ -135,24 +135,6 @@ absl::StatusOr<CommandLine> ReadArgs(int argc, char** argv) {
   return line;
 }
 
-// The API is always POST / (the path is signed as "/"), over http or https.
-absl::Status ValidateEndpoint(absl::string_view url) {
-  absl::string_view rest = url;
-  if (!absl::ConsumePrefix(&rest, "https://") &&
-      !absl::ConsumePrefix(&rest, "http://")) {
-    return absl::InvalidArgumentError("must start with https:// or http://");
-  }
-  if (rest.empty() || rest[0] == '/') {
-    return absl::InvalidArgumentError("names no host");
-  }
-  size_t slash = rest.find('/');
-  if (slash != absl::string_view::npos && slash + 1 != rest.size()) {
-    return absl::InvalidArgumentError(
-        "has a path; the API is always called at /");
-  }
-  return absl::OkStatus();
-}
-
 absl::Status Apply(const Option& option, const std::vector<std::string>& texts,
                    absl::string_view where, GatewayConfig& config) {
   for (const std::string& text : texts) {

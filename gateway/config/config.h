@@ -26,6 +26,9 @@ struct GatewayConfig {
   absl::Duration shutdown_grace = absl::Seconds(20);
   std::string log_level = "info";  // debug, info, warning, error
   bool access_log = true;
+  // Endpoints that come from descriptors (route options) may use plain
+  // http:// only when this is set; the operator's own endpoints may always.
+  bool allow_plain_http_routes = false;
   UpstreamOptions upstream;
   DispatcherOptions dispatcher;
   CredentialOptions credentials;

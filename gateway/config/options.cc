@@ -392,7 +392,7 @@ std::vector<Option> BuildOptions() {
       Make("allow_plain_http_routes", "BOOL",
            "let route options in descriptors name plain http:// endpoints",
            Bool([](GatewayConfig & c) -> auto& {
-             return c.upstream.allow_plain_http_routes;
+             return c.allow_plain_http_routes;
            })),
       Make("max_request_bytes", "BYTES",
            "largest gRPC request message accepted",

@@ -57,7 +57,8 @@ absl::StatusOr<std::unique_ptr<Router>> LoadRouter(
   absl::StatusOr<std::vector<Router::DescriptorSet>> sets =
       DescriptorSets(config);
   if (!sets.ok()) return sets.status();
-  return Router::Create(*sets);
+  return Router::Create(
+      *sets, {.allow_plain_http_endpoints = config.allow_plain_http_routes});
 }
 
 std::shared_ptr<const CredentialSource> LoadCredentials(GatewayConfig& config,

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "envelope/gateway/v1/options.pb.h"
+#include "gateway/upstream/upstream.h"
 #include "google/protobuf/descriptor.pb.h"
 
 namespace envelope {
@@ -33,6 +34,21 @@ bool AllDigits(absl::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
 }
 
+// Letters and digits (and '-' when `dash`): what can go into a host name,
+// a credential scope and an X-TC-Action header unchanged.
+bool IsPlainName(absl::string_view s, bool dash) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [dash](char c) {
+    return absl::ascii_isalnum(c) || (dash && c == '-');
+  });
+}
+
+// "2017-03-12".
+bool IsApiVersion(absl::string_view v) {
+  return v.size() == 10 && v[4] == '-' && v[7] == '-' &&
+         AllDigits(v.substr(0, 4)) && AllDigits(v.substr(5, 2)) &&
+         AllDigits(v.substr(8, 2));
+}
+
 // Route options merge: a non-empty member overrides.
 void Apply(const envelope::gateway::v1::Route& options, MethodRoute& route) {
   if (!options.service().empty()) route.service = options.service();
@@ -57,17 +73,21 @@ bool ParseTencentCloudPackage(absl::string_view package, std::string* service,
   return true;
 }
 
-Router::Router()
-    : pool_(std::make_unique<google::protobuf::DescriptorPool>()),
+Router::Router(const Options& options)
+    : options_(options),
+      pool_(std::make_unique<google::protobuf::DescriptorPool>()),
       factory_(std::make_unique<google::protobuf::DynamicMessageFactory>(
           pool_.get())) {}
 
 absl::StatusOr<std::unique_ptr<Router>> Router::Create(
-    const std::vector<DescriptorSet>& descriptor_sets) {
-  std::unique_ptr<Router> router(new Router());
+    const std::vector<DescriptorSet>& descriptor_sets, const Options& options) {
+  std::unique_ptr<Router> router(new Router(options));
   for (const DescriptorSet& set : descriptor_sets) {
     absl::Status status = router->AddFiles(set);
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("descriptor set ", set.name, ": ", status.message()));
+    }
   }
   return router;
 }
@@ -76,32 +96,31 @@ absl::Status Router::AddFiles(const DescriptorSet& set) {
   FileDescriptorSet files;
   if (!files.ParseFromString(set.bytes)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("descriptor set ", set.name,
-                     " is not a serialized google.protobuf.FileDescriptorSet"));
+        "is not a serialized google.protobuf.FileDescriptorSet");
   }
   for (const FileDescriptorProto& file : files.file()) {
     std::string bytes = file.SerializeAsString();
     auto [it, inserted] = file_bytes_.emplace(file.name(), bytes);
     if (!inserted) {
       if (it->second == bytes) continue;  // the same file twice: fine
-      return absl::InvalidArgumentError(
-          absl::StrCat("descriptor set ", set.name, " redefines ", file.name(),
-                       " differently from an earlier set"));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "redefines ", file.name(), " differently from an earlier set"));
     }
     CollectErrors errors;
     const FileDescriptor* built =
         pool_->BuildFileCollectingErrors(file, &errors);
     if (built == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "descriptor set ", set.name, ": ", file.name(), " does not build: ",
-          errors.errors, " (was it made with protoc --include_imports?)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(file.name(), " does not build: ", errors.errors,
+                       " (was it made with protoc --include_imports?)"));
     }
-    AddRoutes(built);
+    absl::Status routes = AddRoutes(built);
+    if (!routes.ok()) return routes;
   }
   return absl::OkStatus();
 }
 
-void Router::AddRoutes(const FileDescriptor* file) {
+absl::Status Router::AddRoutes(const FileDescriptor* file) {
   std::string service_name, version;
   const bool tencent =
       ParseTencentCloudPackage(file->package(), &service_name, &version);
@@ -127,12 +146,47 @@ void Router::AddRoutes(const FileDescriptor* file) {
         continue;  // neither a tencentcloud package nor route options
       }
       route.method = method;
+      const std::string path =
+          absl::StrCat("/", service->full_name(), "/", method->name());
+      if (absl::Status bad = CheckRoute(route); !bad.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(file->name(), ": ", path, ": ", bad.message()));
+      }
       route.request_prototype = factory_->GetPrototype(method->input_type());
       route.response_prototype = factory_->GetPrototype(method->output_type());
-      routes_[absl::StrCat("/", service->full_name(), "/", method->name())] =
-          std::move(route);
+      routes_[path] = std::move(route);
     }
   }
+  return absl::OkStatus();
+}
+
+absl::Status Router::CheckRoute(const MethodRoute& route) const {
+  if (!route.endpoint.empty()) {
+    if (absl::Status bad = ValidateEndpoint(route.endpoint); !bad.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "route endpoint \"", route.endpoint, "\" ", bad.message()));
+    }
+    if (!options_.allow_plain_http_endpoints &&
+        !absl::StartsWith(route.endpoint, "https://")) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "route endpoint \"", route.endpoint,
+          "\" is plain http, allowed only with --allow-plain-http-routes"));
+    }
+  }
+  if (route.untyped) return absl::OkStatus();  // names come with each call
+  if (!IsPlainName(route.service, /*dash=*/true)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "route service \"", route.service, "\" is not a plain name"));
+  }
+  if (!IsApiVersion(route.version)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "route version \"", route.version, "\" is not YYYY-MM-DD"));
+  }
+  if (!IsPlainName(route.action, /*dash=*/false)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "route action \"", route.action, "\" is not a plain name"));
+  }
+  return absl::OkStatus();
 }
 
 const MethodRoute* Router::Find(absl::string_view path) const {

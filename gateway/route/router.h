@@ -39,8 +39,21 @@ class Router {
     std::string name;   // for messages: "bundled" or the file path
     std::string bytes;  // serialized google.protobuf.FileDescriptorSet
   };
+  struct Options {
+    // Route options may name plain http:// endpoints (else https:// only).
+    bool allow_plain_http_endpoints = false;
+  };
+  // A route whose options name an endpoint the gateway cannot call, a
+  // version that is not YYYY-MM-DD, or a service or action that is not a
+  // plain name is an error naming the set and the method: the gateway does
+  // not start with a route that could only fail.
   static absl::StatusOr<std::unique_ptr<Router>> Create(
-      const std::vector<DescriptorSet>& descriptor_sets);
+      const std::vector<DescriptorSet>& descriptor_sets,
+      const Options& options);
+  static absl::StatusOr<std::unique_ptr<Router>> Create(
+      const std::vector<DescriptorSet>& descriptor_sets) {
+    return Create(descriptor_sets, Options());
+  }
 
   // nullptr when no route has that path.
   const MethodRoute* Find(absl::string_view path) const;
@@ -50,9 +63,12 @@ class Router {
   const google::protobuf::DescriptorPool& pool() const { return *pool_; }
 
  private:
-  Router();
+  explicit Router(const Options& options);
   absl::Status AddFiles(const DescriptorSet& set);
-  void AddRoutes(const google::protobuf::FileDescriptor* file);
+  absl::Status AddRoutes(const google::protobuf::FileDescriptor* file);
+  absl::Status CheckRoute(const MethodRoute& route) const;
+
+  Options options_;
 
   std::unique_ptr<google::protobuf::DescriptorPool> pool_;
   std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;

@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/strip.h"
 #include "gateway/credentials/chain.h"
 #include "gateway/upstream/tc3_signer.h"
 
@@ -21,18 +22,29 @@ absl::string_view UrlAuthority(absl::string_view url) {
                     end == absl::string_view::npos ? url.npos : end - start);
 }
 
+absl::Status ValidateEndpoint(absl::string_view url) {
+  absl::string_view rest = url;
+  if (!absl::ConsumePrefix(&rest, "https://") &&
+      !absl::ConsumePrefix(&rest, "http://")) {
+    return absl::InvalidArgumentError("must start with https:// or http://");
+  }
+  if (rest.empty() || rest[0] == '/') {
+    return absl::InvalidArgumentError("names no host");
+  }
+  size_t slash = rest.find('/');
+  if (slash != absl::string_view::npos && slash + 1 != rest.size()) {
+    return absl::InvalidArgumentError(
+        "has a path; the API is always called at /");
+  }
+  return absl::OkStatus();
+}
+
 Upstream::Upstream(UpstreamOptions options)
     : options_(std::move(options)), http_(options_.http) {}
 
 absl::StatusOr<std::string> Upstream::EndpointUrl(const ApiCall& call) const {
+  // A route's own endpoint was checked when the router loaded it.
   std::string endpoint = call.endpoint;
-  if (!endpoint.empty() && !options_.allow_plain_http_routes &&
-      !absl::StartsWith(endpoint, "https://")) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "the route of ", call.service, "/", call.action,
-        " names a plain-http endpoint; the gateway allows it only with "
-        "--allow-plain-http-routes"));
-  }
   if (endpoint.empty()) {
     auto it = options_.service_endpoints.find(call.service);
     endpoint = it != options_.service_endpoints.end()

@@ -19,9 +19,6 @@ struct UpstreamOptions {
   std::string endpoint_template = "https://{service}.tencentcloudapi.com";
   // service -> endpoint (template), taking precedence over the template.
   absl::flat_hash_map<std::string, std::string> service_endpoints;
-  // Endpoints that come from descriptors (route options) may use plain
-  // http:// only when this is set; the operator's own endpoints may always.
-  bool allow_plain_http_routes = false;
   Signing signing = Signing::kTc3;
   // Required with kTc3; shared with whoever reports readiness.
   std::shared_ptr<const CredentialSource> credentials;
@@ -30,6 +27,10 @@ struct UpstreamOptions {
   size_t max_response_bytes = 16 << 20;
   HttpClientOptions http;
 };
+
+// An endpoint (template) the gateway can call: http:// or https:// with a
+// host and no path, since the API is always called, and signed, at "/".
+absl::Status ValidateEndpoint(absl::string_view url);
 
 // One action call as the JSON API receives it (SPEC §2).
 struct ApiCall {

@@ -757,6 +757,56 @@ TEST_F(TlsTest, ConnectToKeepsTheUrlHostForSniHostAndCertificate) {
 }
 
 // ===========================================================================
+// Endpoints: the template's {service} and {region}, per-service overrides.
+
+class EndpointTest : public UpstreamFixture {
+ protected:
+  std::string port() const { return PortOf(emulator_->address()); }
+};
+
+std::string HostOf(const rapidjson::Value& request) {
+  return request["headers"]["host"].GetString();
+}
+
+TEST_F(EndpointTest, ServiceAndRegionFillTheTemplate) {
+  const std::string p = port();
+  auto gateway = StartGateway(
+      absl::StrCat("http://{service}.{region}.api.test:", p),
+      {absl::StrCat("--connect-to=cvm.ap-guangzhou.api.test:", p, ":127.0.0.1:",
+                    p, ",cvm.ap-shanghai.api.test:", p, ":127.0.0.1:", p)});
+  ASSERT_NE(gateway, nullptr);
+  auto channel = ChannelTo(*gateway);
+  control_->Reset();
+  // The gateway's --region, then the caller's x-tc-region.
+  UnaryResult by_default = CallUnary(channel, kDescribeInstances, "");
+  ASSERT_TRUE(by_default.status.ok()) << Describe(by_default);
+  UnaryResult by_caller = CallUnary(channel, kDescribeInstances, "",
+                                    {{"x-tc-region", "ap-shanghai"}});
+  ASSERT_TRUE(by_caller.status.ok()) << Describe(by_caller);
+  auto requests = control_->Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(HostOf(requests[0]), "cvm.ap-guangzhou.api.test:" + p);
+  EXPECT_EQ(HostOf(requests[1]), "cvm.ap-shanghai.api.test:" + p);
+  EXPECT_TRUE(requests[1]["signature_ok"].GetBool());
+}
+
+TEST_F(EndpointTest, ServiceEndpointOverridesTheTemplate) {
+  auto gateway =
+      StartGateway(absl::StrCat("http://127.0.0.1:", RefusedPort()),
+                   {"--service-endpoint=cvm=" + emulator_->address()});
+  ASSERT_NE(gateway, nullptr);
+  auto channel = ChannelTo(*gateway);
+  control_->Reset();
+  UnaryResult cvm = CallUnary(channel, kDescribeInstances, "");
+  EXPECT_TRUE(cvm.status.ok()) << Describe(cvm);
+  // Any other service still goes to the template: nothing listens there.
+  UnaryResult cbs =
+      CallUnary(channel, kJsonApiCall, Untyped("DescribeDisks", "{}", "cbs"));
+  EXPECT_EQ(cbs.status.error_code(), grpc::UNAVAILABLE) << Describe(cbs);
+  EXPECT_EQ(control_->Requests().size(), 1u);
+}
+
+// ===========================================================================
 // Proxies.
 
 class ProxyTest : public TlsTest {

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "envelope/gateway/v1/options.pb.h"
 #include "gateway/route/bundled_descriptors.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "gtest/gtest.h"
@@ -108,6 +109,87 @@ TEST(RouterTest, BadSetsStopWithAClearMessage) {
   ASSERT_FALSE(conflict.ok());
   EXPECT_NE(conflict.status().message().find("redefines"), std::string::npos)
       << conflict.status();
+}
+
+// One company API method whose route options are `route`, as a set that
+// builds on the bundled one (which holds options.proto).
+Router::DescriptorSet CompanySet(const envelope::gateway::v1::Route& route) {
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("acme/route_check.proto");
+  file.set_package("acme.check.v1");
+  file.set_syntax("proto3");
+  file.add_dependency("envelope/gateway/v1/options.proto");
+  file.add_message_type()->set_name("Req");
+  file.add_message_type()->set_name("Resp");
+  auto* service = file.add_service();
+  service->set_name("Check");
+  auto* method = service->add_method();
+  method->set_name("Get");
+  method->set_input_type(".acme.check.v1.Req");
+  method->set_output_type(".acme.check.v1.Resp");
+  *method->mutable_options()->MutableExtension(
+      envelope::gateway::v1::method_route) = route;
+  google::protobuf::FileDescriptorSet set;
+  *set.add_file() = file;
+  return {"route_check.pb", set.SerializeAsString()};
+}
+
+envelope::gateway::v1::Route GoodRoute() {
+  envelope::gateway::v1::Route route;
+  route.set_service("billing");
+  route.set_version("2024-01-01");
+  route.set_action("DescribeThing");
+  route.set_endpoint("https://billing.example.com");
+  return route;
+}
+
+TEST(RouterTest, RouteOptionsAreCheckedAtStartUp) {
+  auto good = Router::Create({Bundled(), CompanySet(GoodRoute())});
+  ASSERT_TRUE(good.ok()) << good.status();
+  const MethodRoute* route = (*good)->Find("/acme.check.v1.Check/Get");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->endpoint, "https://billing.example.com");
+
+  struct Case {
+    const char* what;
+    void (*spoil)(envelope::gateway::v1::Route&);
+    const char* says;
+  } cases[] = {
+      {"endpoint with a path",
+       [](auto& r) { r.set_endpoint("https://billing.example.com/v2"); },
+       "has a path"},
+      {"endpoint not http(s)",
+       [](auto& r) { r.set_endpoint("ftp://billing.example.com"); },
+       "must start with https://"},
+      {"plain http endpoint",
+       [](auto& r) { r.set_endpoint("http://billing.example.com"); },
+       "--allow-plain-http-routes"},
+      {"version not a date", [](auto& r) { r.set_version("2024-1-1"); },
+       "is not YYYY-MM-DD"},
+      {"action with a header break",
+       [](auto& r) { r.set_action("Get\r\nX-Evil: 1"); }, "route action"},
+      {"service with a dot", [](auto& r) { r.set_service("bill.ing"); },
+       "route service"},
+  };
+  for (const Case& c : cases) {
+    envelope::gateway::v1::Route bad = GoodRoute();
+    c.spoil(bad);
+    auto router = Router::Create({Bundled(), CompanySet(bad)});
+    ASSERT_FALSE(router.ok()) << c.what;
+    const std::string message(router.status().message());
+    EXPECT_NE(message.find(c.says), std::string::npos)
+        << c.what << ": " << message;
+    // Named down to the set and the method.
+    EXPECT_NE(message.find("route_check.pb"), std::string::npos) << message;
+    EXPECT_NE(message.find("/acme.check.v1.Check/Get"), std::string::npos)
+        << message;
+  }
+
+  envelope::gateway::v1::Route plain = GoodRoute();
+  plain.set_endpoint("http://billing.example.com:8080");
+  auto allowed = Router::Create({Bundled(), CompanySet(plain)},
+                                {.allow_plain_http_endpoints = true});
+  EXPECT_TRUE(allowed.ok()) << allowed.status();
 }
 
 }  // namespace

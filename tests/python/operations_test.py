@@ -818,6 +818,39 @@ class MetricsTest(GatewayTest):
 
 # ------------------------------------------------------------------- logs
 
+class SecretsTest(GatewayTest):
+    """SPEC §6: the key never appears in a log line (tests/logs), a metric,
+    an error message or a detail."""
+
+    def test_no_secret_in_errors_details_trailers_or_metrics(self):
+        gw = self.start()
+        seen = []
+        for code_name in ["AuthFailure.SignatureFailure",
+                          "AuthFailure.SecretIdNotFound",
+                          "InvalidParameterValue"]:
+            EMULATOR.rule({"action": "DescribeZones", "times": 1, "error": {
+                "Code": code_name,
+                "Message": "The signature does not match."}})
+            code, err = gw.call("DescribeZones")
+            self.assertNotEqual(code, S.OK, code_name)
+            seen += [err.details() or "", repr(err.trailing_metadata())]
+            seen += [str(d) for d in self.decode_details(err).values()]
+        # A transport failure too (nothing listens there).
+        broken = self.start("--endpoint=http://127.0.0.1:1")
+        code, err = broken.call("DescribeZones")
+        self.assertEqual(code, S.UNAVAILABLE)
+        seen.append(err.details() or "")
+        for g in (gw, broken):
+            status, text = g.get("/metrics")
+            self.assertEqual(status, 200)
+            seen.append(text)
+        for text in seen:
+            self.assertNotIn(SECRET_KEY, text)
+            self.assertNotIn("Signature=", text)
+            self.assertNotIn("TC3-HMAC-SHA256 Credential", text)
+        self.assertGreater(sum(len(t) for t in seen), 1000)  # something read
+
+
 class LogsTest(GatewayTest):
 
     def test_access_log(self):
@@ -884,8 +917,31 @@ class LimitsTest(GatewayTest):
         self.assertIsNotNone(info, "no ErrorInfo")
         self.assertEqual(info.reason, "ACTION_NOT_ALLOWED")
         self.assertEqual(info.domain, "envelope-gateway")
+        # The untyped route can name any action: the same list applies, and
+        # "cvm:" entries allow cvm only.
+        untyped = gw.json_api()
+        for service, action, allowed in [("cvm", "DescribeInstancesStatus", True),
+                                         ("cvm", "RunInstances", False),
+                                         ("vpc", "DescribeInstances", False),
+                                         ("vpc", "DescribeZones", True)]:
+            with self.subTest(service=service, action=action):
+                req = json_api_pb2.CallRequest(
+                    service=service, version="2017-03-12", action=action,
+                    params_json="{}")
+                try:
+                    untyped(req, timeout=RPC_TIMEOUT)
+                    code = S.OK
+                except grpc.RpcError as e:
+                    code = e.code()
+                # Allowed calls reach the emulator (which may not know the
+                # action for that service); refused ones never leave.
+                if allowed:
+                    self.assertNotEqual(code, S.PERMISSION_DENIED)
+                else:
+                    self.assertEqual(code, S.PERMISSION_DENIED)
         self.assertEqual(sorted(r["action"] for r in self.requests()),
-                         ["DescribeInstances", "DescribeZones"])
+                         ["DescribeInstances", "DescribeInstancesStatus",
+                          "DescribeZones", "DescribeZones"])
         self.stop_ok(gw)
 
     def test_max_in_flight(self):

@@ -285,6 +285,9 @@ int Run(GatewayConfig config) {
     }
     log.Info(absl::StrCat("admin listening on ", address));
   }
+  for (const std::string& replaced : (*router)->replaced_files()) {
+    log.Info(absl::StrCat("descriptor sets: ", replaced));
+  }
   log.Info(absl::StrCat("routing ", (*router)->ServiceNames().size(),
                         " services, endpoint ",
                         config.upstream.endpoint_template));

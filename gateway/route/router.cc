@@ -57,6 +57,33 @@ void Apply(const envelope::gateway::v1::Route& options, MethodRoute& route) {
   if (!options.endpoint().empty()) route.endpoint = options.endpoint();
 }
 
+// Product files of the first set (package tencentcloud.*) that a later set
+// defines differently -> the name of the first such set. No other file of
+// the first set imports a product file, so leaving it out breaks nothing.
+absl::flat_hash_map<std::string, std::string> ReplacedProductFiles(
+    const std::vector<Router::DescriptorSet>& sets) {
+  absl::flat_hash_map<std::string, std::string> replaced;
+  FileDescriptorSet first;
+  if (sets.empty() || !first.ParseFromString(sets[0].bytes)) return replaced;
+  absl::flat_hash_map<std::string, std::string> products;  // name -> bytes
+  for (const FileDescriptorProto& file : first.file()) {
+    if (absl::StartsWith(file.package(), "tencentcloud.")) {
+      products[file.name()] = file.SerializeAsString();
+    }
+  }
+  for (size_t i = 1; i < sets.size(); ++i) {
+    FileDescriptorSet later;
+    if (!later.ParseFromString(sets[i].bytes)) continue;  // AddFiles says so
+    for (const FileDescriptorProto& file : later.file()) {
+      auto it = products.find(file.name());
+      if (it != products.end() && it->second != file.SerializeAsString()) {
+        replaced.emplace(file.name(), sets[i].name);
+      }
+    }
+  }
+  return replaced;
+}
+
 }  // namespace
 
 bool ParseTencentCloudPackage(absl::string_view package, std::string* service,
@@ -82,8 +109,16 @@ Router::Router(const Options& options)
 absl::StatusOr<std::unique_ptr<Router>> Router::Create(
     const std::vector<DescriptorSet>& descriptor_sets, const Options& options) {
   std::unique_ptr<Router> router(new Router(options));
-  for (const DescriptorSet& set : descriptor_sets) {
-    absl::Status status = router->AddFiles(set);
+  const absl::flat_hash_map<std::string, std::string> replaced =
+      ReplacedProductFiles(descriptor_sets);
+  for (const auto& [file, by] : replaced) {
+    router->replaced_files_.push_back(absl::StrCat(file, " replaced by ", by));
+  }
+  std::sort(router->replaced_files_.begin(), router->replaced_files_.end());
+  for (size_t i = 0; i < descriptor_sets.size(); ++i) {
+    const DescriptorSet& set = descriptor_sets[i];
+    absl::Status status =
+        i == 0 ? router->AddFiles(set, replaced) : router->AddFiles(set);
     if (!status.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat("descriptor set ", set.name, ": ", status.message()));
@@ -92,13 +127,16 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
   return router;
 }
 
-absl::Status Router::AddFiles(const DescriptorSet& set) {
+absl::Status Router::AddFiles(
+    const DescriptorSet& set,
+    const absl::flat_hash_map<std::string, std::string>& skip) {
   FileDescriptorSet files;
   if (!files.ParseFromString(set.bytes)) {
     return absl::InvalidArgumentError(
         "is not a serialized google.protobuf.FileDescriptorSet");
   }
   for (const FileDescriptorProto& file : files.file()) {
+    if (skip.contains(file.name())) continue;
     std::string bytes = file.SerializeAsString();
     auto [it, inserted] = file_bytes_.emplace(file.name(), bytes);
     if (!inserted) {

@@ -34,7 +34,9 @@ class Router {
  public:
   // `descriptor_sets`: serialized FileDescriptorSets, bundled one first. A set
   // that does not parse, does not build, or redefines a file differently is
-  // an error naming the set.
+  // an error naming the set, with one exception: a later set may replace a
+  // product file of the first (package tencentcloud.*), so a newer API
+  // version needs no rebuild (replaced_files() lists them).
   struct DescriptorSet {
     std::string name;   // for messages: "bundled" or the file path
     std::string bytes;  // serialized google.protobuf.FileDescriptorSet
@@ -62,9 +64,17 @@ class Router {
   std::vector<std::string> ServiceNames() const;
   const google::protobuf::DescriptorPool& pool() const { return *pool_; }
 
+  // "tencentcloud/cvm/v20170312/cvm.proto replaced by newer-cvm.pb", one per
+  // product file of the first set that a later set replaced.
+  const std::vector<std::string>& replaced_files() const {
+    return replaced_files_;
+  }
+
  private:
   explicit Router(const Options& options);
-  absl::Status AddFiles(const DescriptorSet& set);
+  absl::Status AddFiles(
+      const DescriptorSet& set,
+      const absl::flat_hash_map<std::string, std::string>& skip = {});
   absl::Status AddRoutes(const google::protobuf::FileDescriptor* file);
   absl::Status CheckRoute(const MethodRoute& route) const;
 
@@ -74,6 +84,7 @@ class Router {
   std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
   absl::flat_hash_map<std::string, std::string> file_bytes_;  // name -> proto
   absl::flat_hash_map<std::string, MethodRoute> routes_;      // by path
+  std::vector<std::string> replaced_files_;
 };
 
 // "tencentcloud.cvm.v20170312" -> service "cvm", version "2017-03-12".

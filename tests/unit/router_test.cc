@@ -192,5 +192,38 @@ TEST(RouterTest, RouteOptionsAreCheckedAtStartUp) {
   EXPECT_TRUE(allowed.ok()) << allowed.status();
 }
 
+// A newer version of a bundled product, loaded at start-up: its new action
+// is routed without a rebuild.
+TEST(RouterTest, ALaterSetReplacesABundledProductFile) {
+  const std::string cvm_file = "tencentcloud/cvm/v20170312/cvm.proto";
+  google::protobuf::FileDescriptorSet newer;
+  newer.ParseFromString(std::string(BundledDescriptorSet()));
+  bool found = false;
+  for (auto& file : *newer.mutable_file()) {
+    if (file.name() != cvm_file) continue;
+    auto* method = file.mutable_service(0)->add_method();
+    *method = file.service(0).method(0);
+    method->set_name("DescribeSomethingNew");
+    found = true;
+  }
+  ASSERT_TRUE(found);
+  auto router =
+      Router::Create({Bundled(), {"newer-cvm.pb", newer.SerializeAsString()}});
+  ASSERT_TRUE(router.ok()) << router.status();
+  const MethodRoute* route =
+      (*router)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeSomethingNew");
+  ASSERT_NE(route, nullptr);
+  EXPECT_EQ(route->service, "cvm");
+  EXPECT_EQ(route->action, "DescribeSomethingNew");
+  EXPECT_NE((*router)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeZones"),
+            nullptr);
+  EXPECT_EQ((*router)->replaced_files(),
+            std::vector<std::string>{cvm_file + " replaced by newer-cvm.pb"});
+  // Nothing is replaced by an identical file.
+  auto same = Router::Create({Bundled(), Bundled()});
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_TRUE((*same)->replaced_files().empty());
+}
+
 }  // namespace
 }  // namespace envelope

@@ -144,6 +144,12 @@ absl::Status AddServiceEndpoint(absl::string_view service,
   return absl::OkStatus();
 }
 
+absl::Status AddServiceErrorDomain(absl::string_view service,
+                                   absl::string_view domain, GatewayConfig& c) {
+  c.dispatcher.service_error_domains[service] = std::string(domain);
+  return absl::OkStatus();
+}
+
 absl::Status AddStatusOverride(absl::string_view code,
                                absl::string_view grpc_code, GatewayConfig& c) {
   absl::StatusCode status;
@@ -291,6 +297,9 @@ std::vector<Option> BuildOptions() {
            Text([](GatewayConfig & c) -> auto& {
              return c.dispatcher.error_domain;
            })),
+      Make("service_error_domain", "SERVICE=DOMAIN",
+           "per-service ErrorInfo.domain of upstream errors (repeatable)",
+           Pairs(AddServiceErrorDomain), /*list=*/true),
       Make(
           "gateway_error_domain", "DOMAIN",
           "ErrorInfo.domain of the gateway's own refusals (ACTION_NOT_ALLOWED)",

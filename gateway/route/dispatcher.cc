@@ -165,6 +165,16 @@ absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
   return api;
 }
 
+// SPEC §5: "configurable per upstream": the route's option, else the
+// service's, else the gateway's.
+const std::string& Dispatcher::ErrorDomain(const MethodRoute& route,
+                                           const std::string& service) const {
+  if (!route.error_domain.empty()) return route.error_domain;
+  auto it = options_.service_error_domains.find(service);
+  return it != options_.service_error_domains.end() ? it->second
+                                                    : options_.error_domain;
+}
+
 Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
   const MethodRoute* route = router_->Find(call.method);
   if (route == nullptr) {
@@ -195,7 +205,7 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
                    .action = api->action,
                    .region = api->region,
                    .language = api->language,
-                   .domain = options_.error_domain,
+                   .domain = ErrorDomain(*route, api->service),
                    .retry_delay = options_.retry.rate_limit_backoff};
   setup.may_send_twice = retry_policy_.MaySendTwice(
       api->action, !FindMemberText(api->body, "ClientToken").empty());

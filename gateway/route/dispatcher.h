@@ -49,6 +49,9 @@ struct DispatcherOptions {
   // Threads that parse, transcode and answer upstream responses.
   int completion_threads = 2;
   std::string error_domain = "tencentcloudapi.com";
+  // service -> ErrorInfo.domain, over error_domain (a route's own option
+  // wins over both).
+  absl::flat_hash_map<std::string, std::string> service_error_domains;
   // ErrorInfo.domain of the gateway's own refusals.
   std::string gateway_error_domain = "envelope-gateway";
   // Allow-list: "Action", "Glob*", "service:Action" or "service:Glob*";
@@ -78,6 +81,8 @@ class Dispatcher {
   void Shutdown() { completions_.Shutdown(); }
 
  private:
+  const std::string& ErrorDomain(const MethodRoute& route,
+                                 const std::string& service) const;
   absl::StatusOr<ApiCall> PrepareCall(const MethodRoute& route,
                                       GrpcCall& call) const;
 

@@ -55,6 +55,9 @@ void Apply(const envelope::gateway::v1::Route& options, MethodRoute& route) {
   if (!options.version().empty()) route.version = options.version();
   if (!options.action().empty()) route.action = options.action();
   if (!options.endpoint().empty()) route.endpoint = options.endpoint();
+  if (!options.error_domain().empty()) {
+    route.error_domain = options.error_domain();
+  }
 }
 
 // Product files of the first set (package tencentcloud.*) that a later set

@@ -20,6 +20,8 @@ struct MethodRoute {
   std::string version;   // "2017-03-12"
   std::string action;    // "DescribeInstances"
   std::string endpoint;  // from the custom options; empty: the gateway's
+  // ErrorInfo.domain from the custom options; empty: the gateway's.
+  std::string error_domain;
   const google::protobuf::MethodDescriptor* method = nullptr;
   // Prototypes of the input and output messages (dynamic messages).
   const google::protobuf::Message* request_prototype = nullptr;

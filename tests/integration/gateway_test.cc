@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -466,7 +467,7 @@ TEST(GatewayProcessTest, CompanyApiLoadedFromADescriptorSet) {
       StartGateway(emulator->address(),
                    {absl::StrCat("--descriptor-set=", ACME_DESCRIPTOR_SET),
                     absl::StrCat("--descriptor-set=", ORDERS_DESCRIPTOR_SET),
-                    "--error-domain=billing.acme.example"});
+                    "--service-error-domain=orders=orders.acme.example"});
   ASSERT_TRUE(gateway.ok()) << gateway.status();
   Http(
       "POST", emulator->address() + "/_emulator/rules",
@@ -496,8 +497,26 @@ TEST(GatewayProcessTest, CompanyApiLoadedFromADescriptorSet) {
   status.ParseFromString(failure.status.error_details());
   google::rpc::ErrorInfo info;
   ASSERT_EQ(Unpack(status, &info), 1);
+  // The domain of billing's failures comes from its route option.
   EXPECT_EQ(info.domain(), "billing.acme.example");
   EXPECT_EQ(info.metadata().at("service"), "billing");
+  // --service-error-domain for orders; the default for everyone else.
+  for (const auto& [method, action, domain] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"/acme.orders.v1.Orders/DescribeOrders", "DescribeOrders",
+            "orders.acme.example"},
+           {kDescribeZones, "DescribeZones", "tencentcloudapi.com"}}) {
+    Http("POST", emulator->address() + "/_emulator/rules",
+         absl::StrCat(R"({"action":")", action,
+                      R"(","times":1,"error":{"Code":"ResourceNotFound"}})"));
+    UnaryResult failed = CallUnary(channel, method, "");
+    ASSERT_EQ(failed.status.error_code(), grpc::NOT_FOUND) << method;
+    google::rpc::Status details;
+    details.ParseFromString(failed.status.error_details());
+    google::rpc::ErrorInfo error_info;
+    ASSERT_EQ(Unpack(details, &error_info), 1) << method;
+    EXPECT_EQ(error_info.domain(), domain) << method;
+  }
 
   // The second, repeated --descriptor-set is routed too.
   Http(

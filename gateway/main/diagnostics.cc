@@ -1,8 +1,10 @@
 #include "gateway/main/diagnostics.h"
 
+#include <atomic>
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "grpc/support/log.h"
 
 namespace envelope {
 
@@ -18,6 +20,37 @@ void Diagnostics::Write(int level, absl::string_view name,
   // One write per line, so lines of several threads never interleave.
   std::string line = absl::StrCat("envelope-gateway: ", name, ": ", text, "\n");
   fwrite(line.data(), 1, line.size(), stderr);
+}
+
+namespace {
+
+std::atomic<const Diagnostics*> grpc_log_target{nullptr};
+
+void WriteGrpcLog(gpr_log_func_args* args) {
+  std::string text = absl::StrCat("grpc: ", args->message);
+  const Diagnostics* log = grpc_log_target.load();
+  if (log == nullptr) {
+    std::string line = absl::StrCat("envelope-gateway: error: ", text, "\n");
+    fwrite(line.data(), 1, line.size(), stderr);
+    return;
+  }
+  switch (args->severity) {
+    case GPR_LOG_SEVERITY_DEBUG:
+      log->Debug(text);
+      break;
+    case GPR_LOG_SEVERITY_INFO:
+      log->Info(text);
+      break;
+    default:
+      log->Error(text);
+  }
+}
+
+}  // namespace
+
+void RouteGrpcLogs(const Diagnostics* log) {
+  grpc_log_target = log;
+  gpr_set_log_function(WriteGrpcLog);
 }
 
 }  // namespace envelope

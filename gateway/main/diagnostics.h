@@ -23,6 +23,12 @@ class Diagnostics {
   int threshold_;
 };
 
+// Sends gRPC's own log lines through `log` ("envelope-gateway: error: grpc:
+// ..."), so that every stderr line has the same form. After
+// RouteGrpcLogs(nullptr) they keep that form, unfiltered. `log` must outlive
+// its use.
+void RouteGrpcLogs(const Diagnostics* log);
+
 }  // namespace envelope
 
 #endif  // GATEWAY_MAIN_DIAGNOSTICS_H_

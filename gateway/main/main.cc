@@ -221,6 +221,7 @@ void Drain(GatewayServer& server, absl::Duration grace, Diagnostics& log) {
 int Run(GatewayConfig config) {
   BlockStopSignals();
   Diagnostics log(config.log_level);
+  RouteGrpcLogs(&log);
   absl::StatusOr<std::unique_ptr<Router>> router = LoadRouter(config);
   if (!router.ok()) ConfigError(router.status().message());
   if (config.upstream.signing == Signing::kTc3) {
@@ -306,6 +307,7 @@ int Run(GatewayConfig config) {
   upstream->Shutdown();
   dispatcher.Shutdown();
   log.Info("stopped");
+  RouteGrpcLogs(nullptr);
   return 0;
 }
 

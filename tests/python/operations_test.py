@@ -372,9 +372,13 @@ class ListenTest(GatewayTest):
                            capture_output=True, text=True, timeout=30,
                            env=harness.scrubbed_env())
         self.assertEqual(r.returncode, 2, r.stderr)
-        last = r.stderr.strip("\n").split("\n")[-1]
+        lines = r.stderr.strip("\n").split("\n")
         self.assertIn("listen: cannot listen on unix:/nonexistent/dir/gw.sock",
-                      last)
+                      lines[-1])
+        # gRPC's own complaint comes through the gateway's diagnostics too.
+        for line in lines:
+            self.assertTrue(line.startswith("envelope-gateway: "), r.stderr)
+        self.assertTrue(any(": grpc: " in line for line in lines), r.stderr)
 
 
 # ------------------------------------------------------------------ config

@@ -10,6 +10,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "gateway/config/options.h"
+#include "gateway/route/api_names.h"
 #include "yaml-cpp/yaml.h"
 
 namespace envelope {

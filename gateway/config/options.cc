@@ -157,6 +157,11 @@ absl::Status AddStatusOverride(absl::string_view code,
     return Invalid(absl::StrCat("\"", grpc_code,
                                 "\" is not a gRPC code name like NOT_FOUND"));
   }
+  if (code == StatusTable::kAnyOtherCode && status == absl::StatusCode::kOk) {
+    return Invalid(
+        "\"*\" cannot be OK: every unknown failure would look "
+        "like a success");
+  }
   c.dispatcher.status_table.Set(code, status);
   return absl::OkStatus();
 }

@@ -22,14 +22,19 @@ Outcome FromErrorEnvelope(const Envelope& envelope, const ErrorContext& context,
   return outcome;
 }
 
+// The RequestId a broken envelope still gave (ParseEnvelope's payload).
+std::string RequestIdOf(const absl::Status& status) {
+  // absl::optional (not std:: in Debian's Abseil).
+  auto request_id = status.GetPayload(kRequestIdPayload);
+  return request_id.has_value() ? std::string(*request_id) : "";
+}
+
 // A status with no (usable) envelope; a RequestId it carries still goes out.
 Outcome FailureOutcome(const absl::Status& status) {
   Outcome outcome;
   outcome.code = status.code();
   outcome.message = std::string(status.message());
-  // absl::optional (not std:: in Debian's Abseil).
-  auto request_id = status.GetPayload(kRequestIdPayload);
-  if (request_id.has_value()) outcome.request_id = std::string(*request_id);
+  outcome.request_id = RequestIdOf(status);
   return outcome;
 }
 
@@ -65,6 +70,7 @@ Outcome InterpretResponse(long http_status, absl::string_view body,
       outcome.code = HttpStatusToCode(http_status);
       outcome.message = absl::StrCat("upstream answered HTTP ", http_status,
                                      " without an envelope");
+      outcome.request_id = RequestIdOf(envelope.status());
       return outcome;
     }
     return FailureOutcome(envelope.status());

@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gateway/front/call_reactor.h"
 #include "gateway/front/reflection.h"
 
@@ -75,9 +76,9 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   SetChannelArguments(options, builder);
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr) {
-    return absl::UnavailableError(absl::StrCat(
-        "cannot listen on ", options.listen.empty() ? "" : options.listen[0],
-        " (address in use or not valid?)"));
+    return absl::UnavailableError(
+        absl::StrCat("cannot listen on ", absl::StrJoin(options.listen, ", "),
+                     " (address in use or not valid?)"));
   }
   for (size_t i = 0; i < options.listen.size(); ++i) {
     bool unix_socket = options.listen[i].rfind("unix:", 0) == 0;

@@ -27,13 +27,9 @@ namespace {
 std::atomic<const Diagnostics*> grpc_log_target{nullptr};
 
 void WriteGrpcLog(gpr_log_func_args* args) {
-  std::string text = absl::StrCat("grpc: ", args->message);
   const Diagnostics* log = grpc_log_target.load();
-  if (log == nullptr) {
-    std::string line = absl::StrCat("envelope-gateway: error: ", text, "\n");
-    fwrite(line.data(), 1, line.size(), stderr);
-    return;
-  }
+  if (log == nullptr) return;
+  std::string text = absl::StrCat("grpc: ", args->message);
   switch (args->severity) {
     case GPR_LOG_SEVERITY_DEBUG:
       log->Debug(text);
@@ -48,8 +44,8 @@ void WriteGrpcLog(gpr_log_func_args* args) {
 
 }  // namespace
 
-void RouteGrpcLogs(const Diagnostics* log) {
-  grpc_log_target = log;
+void RouteGrpcLogs(const Diagnostics& log) {
+  grpc_log_target = new Diagnostics(log);  // never freed, on purpose
   gpr_set_log_function(WriteGrpcLog);
 }
 

@@ -23,11 +23,11 @@ class Diagnostics {
   int threshold_;
 };
 
-// Sends gRPC's own log lines through `log` ("envelope-gateway: error: grpc:
-// ..."), so that every stderr line has the same form. After
-// RouteGrpcLogs(nullptr) they keep that form, unfiltered. `log` must outlive
-// its use.
-void RouteGrpcLogs(const Diagnostics* log);
+// From now on, gRPC's own log lines go through a copy of `log`
+// ("envelope-gateway: error: grpc: ..."), so that every stderr line has the
+// same form. The copy lives to the end of the process: gRPC's threads may
+// log until then.
+void RouteGrpcLogs(const Diagnostics& log);
 
 }  // namespace envelope
 

@@ -57,8 +57,13 @@ absl::StatusOr<std::unique_ptr<Router>> LoadRouter(
   absl::StatusOr<std::vector<Router::DescriptorSet>> sets =
       DescriptorSets(config);
   if (!sets.ok()) return sets.status();
-  return Router::Create(
+  absl::StatusOr<std::unique_ptr<Router>> router = Router::Create(
       *sets, {.allow_plain_http_endpoints = config.allow_plain_http_routes});
+  if (!router.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("descriptor_set: ", router.status().message()));
+  }
+  return router;
 }
 
 std::shared_ptr<const CredentialSource> LoadCredentials(GatewayConfig& config,
@@ -221,7 +226,7 @@ void Drain(GatewayServer& server, absl::Duration grace, Diagnostics& log) {
 int Run(GatewayConfig config) {
   BlockStopSignals();
   Diagnostics log(config.log_level);
-  RouteGrpcLogs(&log);
+  RouteGrpcLogs(log);
   absl::StatusOr<std::unique_ptr<Router>> router = LoadRouter(config);
   if (!router.ok()) ConfigError(router.status().message());
   if (config.upstream.signing == Signing::kTc3) {
@@ -270,7 +275,7 @@ int Run(GatewayConfig config) {
   for (size_t i = 0; i < config.listen.size(); ++i) {
     std::string address = config.listen[i];
     // A unix socket has no port (gRPC reports 1); a TCP port 0 was chosen.
-    const bool unix_socket = absl::StartsWith(address, "unix:");
+    const bool unix_socket = absl::StartsWith(address, "unix");  // -abstract
     if (!unix_socket && (*server)->ports()[i] != 0) {
       address = absl::StrCat(address.substr(0, address.rfind(':')), ":",
                              (*server)->ports()[i]);
@@ -286,8 +291,8 @@ int Run(GatewayConfig config) {
     }
     log.Info(absl::StrCat("admin listening on ", address));
   }
-  for (const std::string& replaced : (*router)->replaced_files()) {
-    log.Info(absl::StrCat("descriptor sets: ", replaced));
+  for (const std::string& note : (*router)->load_notes()) {
+    log.Info(absl::StrCat("descriptor sets: ", note));
   }
   log.Info(absl::StrCat("routing ", (*router)->ServiceNames().size(),
                         " services, endpoint ",
@@ -307,7 +312,6 @@ int Run(GatewayConfig config) {
   upstream->Shutdown();
   dispatcher.Shutdown();
   log.Info("stopped");
-  RouteGrpcLogs(nullptr);
   return 0;
 }
 

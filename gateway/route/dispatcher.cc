@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "envelope/gateway/v1/json_api.pb.h"
 #include "gateway/envelope/envelope.h"
+#include "gateway/route/api_names.h"
 #include "gateway/route/call_attempts.h"
 #include "gateway/transcode/transcode.h"
 #include "google/rpc/error_details.pb.h"
@@ -15,41 +16,6 @@
 
 namespace envelope {
 namespace {
-
-bool Digit(char c) {
-  return absl::ascii_isdigit(static_cast<unsigned char>(c));
-}
-
-bool AllOf(absl::string_view s, bool (*ok)(char)) {
-  for (char c : s) {
-    if (!ok(c)) return false;
-  }
-  return true;
-}
-
-bool RegionChar(char c) {
-  return absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '-';
-}
-bool ServiceChar(char c) { return RegionChar(c); }
-bool ActionChar(char c) { return absl::ascii_isalnum(c); }
-
-absl::Status ValidateVersion(absl::string_view v) {
-  bool ok = v.size() == 10 && v[4] == '-' && v[7] == '-' &&
-            AllOf(v.substr(0, 4), Digit) && AllOf(v.substr(5, 2), Digit) &&
-            AllOf(v.substr(8, 2), Digit);
-  if (ok) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "version \"", absl::CHexEscape(v.substr(0, 64)), "\" is not YYYY-MM-DD"));
-}
-
-absl::Status ValidateName(absl::string_view what, absl::string_view value,
-                          bool (*ok)(char)) {
-  if (!value.empty() && value.size() <= 64 && AllOf(value, ok)) {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(absl::StrCat(
-      what, " \"", absl::CHexEscape(value.substr(0, 64)), "\" is not valid"));
-}
 
 GrpcResult Failure(const absl::Status& status) {
   GrpcResult result;
@@ -66,10 +32,9 @@ absl::StatusOr<ApiCall> UntypedCall(const std::string& payload) {
         "request does not parse as envelope.gateway.v1.CallRequest");
   }
   ApiCall call;
-  absl::Status status = ValidateName("service", request.service(), ServiceChar);
+  absl::Status status = ValidateService(request.service());
   if (status.ok()) status = ValidateVersion(request.version());
-  if (status.ok())
-    status = ValidateName("action", request.action(), ActionChar);
+  if (status.ok()) status = ValidateAction(request.action());
   if (!status.ok()) return status;
   call.service = request.service();
   call.version = request.version();
@@ -122,20 +87,6 @@ GrpcResult NotAllowed(const ApiCall& api, const std::string& domain) {
 }
 
 }  // namespace
-
-absl::Status ValidateRegion(absl::string_view region) {
-  if (region.empty()) return absl::OkStatus();
-  return ValidateName("region", region, RegionChar);
-}
-
-absl::Status ValidateLanguage(absl::string_view language) {
-  if (language.empty() || language == "zh-CN" || language == "en-US") {
-    return absl::OkStatus();
-  }
-  return absl::InvalidArgumentError(
-      absl::StrCat("x-tc-language \"", absl::CHexEscape(language.substr(0, 64)),
-                   "\" is not zh-CN or en-US"));
-}
 
 Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
                        DispatcherOptions options)

@@ -95,10 +95,6 @@ class Dispatcher {
   WorkQueue completions_;
 };
 
-// SPEC §3: metadata values are validated so nothing can inject a header.
-absl::Status ValidateRegion(absl::string_view region);
-absl::Status ValidateLanguage(absl::string_view language);
-
 }  // namespace envelope
 
 #endif  // GATEWAY_ROUTE_DISPATCHER_H_

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "envelope/gateway/v1/options.pb.h"
+#include "gateway/route/api_names.h"
 #include "gateway/upstream/upstream.h"
 #include "google/protobuf/descriptor.pb.h"
 
@@ -34,21 +35,6 @@ bool AllDigits(absl::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
 }
 
-// Letters and digits (and '-' when `dash`): what can go into a host name,
-// a credential scope and an X-TC-Action header unchanged.
-bool IsPlainName(absl::string_view s, bool dash) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [dash](char c) {
-    return absl::ascii_isalnum(c) || (dash && c == '-');
-  });
-}
-
-// "2017-03-12".
-bool IsApiVersion(absl::string_view v) {
-  return v.size() == 10 && v[4] == '-' && v[7] == '-' &&
-         AllDigits(v.substr(0, 4)) && AllDigits(v.substr(5, 2)) &&
-         AllDigits(v.substr(8, 2));
-}
-
 // Route options merge: a non-empty member overrides.
 void Apply(const envelope::gateway::v1::Route& options, MethodRoute& route) {
   if (!options.service().empty()) route.service = options.service();
@@ -60,31 +46,34 @@ void Apply(const envelope::gateway::v1::Route& options, MethodRoute& route) {
   }
 }
 
-// Product files of the first set (package tencentcloud.*) that a later set
-// defines differently -> the name of the first such set. No other file of
-// the first set imports a product file, so leaving it out breaks nothing.
-absl::flat_hash_map<std::string, std::string> ReplacedProductFiles(
-    const std::vector<Router::DescriptorSet>& sets) {
-  absl::flat_hash_map<std::string, std::string> replaced;
-  FileDescriptorSet first;
-  if (sets.empty() || !first.ParseFromString(sets[0].bytes)) return replaced;
-  absl::flat_hash_map<std::string, std::string> products;  // name -> bytes
-  for (const FileDescriptorProto& file : first.file()) {
-    if (absl::StartsWith(file.package(), "tencentcloud.")) {
-      products[file.name()] = file.SerializeAsString();
-    }
+bool IsProduct(const FileDescriptorProto& file) {
+  return absl::StartsWith(file.package(), "tencentcloud.");
+}
+
+// A later version of a bundled product file keeps its package and every
+// method, so no client's method disappears behind its back.
+absl::Status CheckReplacement(const FileDescriptorProto& bundled,
+                              const FileDescriptorProto& later) {
+  if (later.package() != bundled.package()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("replaces a bundled product but changes its package to \"",
+                     later.package(), "\""));
   }
-  for (size_t i = 1; i < sets.size(); ++i) {
-    FileDescriptorSet later;
-    if (!later.ParseFromString(sets[i].bytes)) continue;  // AddFiles says so
-    for (const FileDescriptorProto& file : later.file()) {
-      auto it = products.find(file.name());
-      if (it != products.end() && it->second != file.SerializeAsString()) {
-        replaced.emplace(file.name(), sets[i].name);
+  for (const auto& service : bundled.service()) {
+    for (const auto& method : service.method()) {
+      bool kept = false;
+      for (const auto& s : later.service()) {
+        if (s.name() != service.name()) continue;
+        for (const auto& m : s.method()) kept |= m.name() == method.name();
+      }
+      if (!kept) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "replaces a bundled product but drops /", bundled.package(), ".",
+            service.name(), "/", method.name()));
       }
     }
   }
-  return replaced;
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -112,34 +101,79 @@ Router::Router(const Options& options)
 absl::StatusOr<std::unique_ptr<Router>> Router::Create(
     const std::vector<DescriptorSet>& descriptor_sets, const Options& options) {
   std::unique_ptr<Router> router(new Router(options));
-  const absl::flat_hash_map<std::string, std::string> replaced =
-      ReplacedProductFiles(descriptor_sets);
-  for (const auto& [file, by] : replaced) {
-    router->replaced_files_.push_back(absl::StrCat(file, " replaced by ", by));
+  std::vector<FileDescriptorSet> sets(descriptor_sets.size());
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (!sets[i].ParseFromString(descriptor_sets[i].bytes)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "descriptor set ", descriptor_sets[i].name,
+          " is not a serialized google.protobuf.FileDescriptorSet"));
+    }
   }
-  std::sort(router->replaced_files_.begin(), router->replaced_files_.end());
-  for (size_t i = 0; i < descriptor_sets.size(); ++i) {
-    const DescriptorSet& set = descriptor_sets[i];
+  Layers layers;
+  if (!sets.empty()) {
+    for (const FileDescriptorProto& file : sets[0].file()) {
+      layers.first[file.name()] = {&file, file.SerializeAsString()};
+    }
+  }
+  // A later set's version of a bundled product file replaces it.
+  for (size_t i = 1; i < sets.size(); ++i) {
+    for (const FileDescriptorProto& file : sets[i].file()) {
+      auto first = layers.first.find(file.name());
+      if (first == layers.first.end() || !IsProduct(*first->second.proto) ||
+          layers.replacements.contains(file.name())) {
+        continue;
+      }
+      std::string bytes = file.SerializeAsString();
+      if (bytes == first->second.bytes) continue;
+      absl::Status status = CheckReplacement(*first->second.proto, file);
+      if (!status.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("descriptor set ", descriptor_sets[i].name, ": ",
+                         file.name(), ": ", status.message()));
+      }
+      layers.replacements[file.name()] = std::move(bytes);
+      router->load_notes_.push_back(
+          absl::StrCat(file.name(), " replaced by ", descriptor_sets[i].name));
+    }
+  }
+  for (size_t i = 0; i < sets.size(); ++i) {
     absl::Status status =
-        i == 0 ? router->AddFiles(set, replaced) : router->AddFiles(set);
+        router->AddFiles(descriptor_sets[i].name, sets[i], i == 0, layers);
     if (!status.ok()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("descriptor set ", set.name, ": ", status.message()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "descriptor set ", descriptor_sets[i].name, ": ", status.message()));
     }
   }
   return router;
 }
 
-absl::Status Router::AddFiles(
-    const DescriptorSet& set,
-    const absl::flat_hash_map<std::string, std::string>& skip) {
-  FileDescriptorSet files;
-  if (!files.ParseFromString(set.bytes)) {
-    return absl::InvalidArgumentError(
-        "is not a serialized google.protobuf.FileDescriptorSet");
+// Which copy of a file serves, when sets share it: the first set's, except
+// for a product file a later set replaces. A later set's copy of another
+// first-set file is left out even when it differs (a company set made with
+// an older options.proto, or another protoc's descriptor.proto): its own
+// files build against the first set's copy, or say why not.
+bool Router::Skip(const std::string& set_name, const FileDescriptorProto& file,
+                  bool first_set, const Layers& layers) {
+  auto replacement = layers.replacements.find(file.name());
+  if (first_set) return replacement != layers.replacements.end();
+  auto first = layers.first.find(file.name());
+  if (first == layers.first.end()) return false;
+  std::string bytes = file.SerializeAsString();
+  if (replacement != layers.replacements.end()) {
+    return bytes != replacement->second;  // copies of the bundled one too
   }
+  if (bytes != first->second.bytes) {
+    load_notes_.push_back(absl::StrCat(set_name, "'s copy of ", file.name(),
+                                       " differs; the bundled one serves"));
+  }
+  return true;
+}
+
+absl::Status Router::AddFiles(const std::string& set_name,
+                              const FileDescriptorSet& files, bool first_set,
+                              const Layers& layers) {
   for (const FileDescriptorProto& file : files.file()) {
-    if (skip.contains(file.name())) continue;
+    if (Skip(set_name, file, first_set, layers)) continue;
     std::string bytes = file.SerializeAsString();
     auto [it, inserted] = file_bytes_.emplace(file.name(), bytes);
     if (!inserted) {
@@ -184,7 +218,17 @@ absl::Status Router::AddRoutes(const FileDescriptor* file) {
             route);
       route.untyped = untyped;
       if (!untyped && (route.service.empty() || route.version.empty())) {
-        continue;  // neither a tencentcloud package nor route options
+        // Neither a tencentcloud package nor route options: not routed. Route
+        // options that leave one out are a mistake, not a choice.
+        if (service->options().HasExtension(
+                envelope::gateway::v1::service_route) ||
+            method->options().HasExtension(
+                envelope::gateway::v1::method_route)) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              file->name(), ": /", service->full_name(), "/", method->name(),
+              ": route options need both a service and a version"));
+        }
+        continue;
       }
       route.method = method;
       const std::string path =
@@ -215,17 +259,11 @@ absl::Status Router::CheckRoute(const MethodRoute& route) const {
     }
   }
   if (route.untyped) return absl::OkStatus();  // names come with each call
-  if (!IsPlainName(route.service, /*dash=*/true)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "route service \"", route.service, "\" is not a plain name"));
-  }
-  if (!IsApiVersion(route.version)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "route version \"", route.version, "\" is not YYYY-MM-DD"));
-  }
-  if (!IsPlainName(route.action, /*dash=*/false)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "route action \"", route.action, "\" is not a plain name"));
+  absl::Status status = ValidateService(route.service);
+  if (status.ok()) status = ValidateVersion(route.version);
+  if (status.ok()) status = ValidateAction(route.action);
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("route ", status.message()));
   }
   return absl::OkStatus();
 }

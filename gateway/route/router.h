@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
 
@@ -36,9 +37,12 @@ class Router {
  public:
   // `descriptor_sets`: serialized FileDescriptorSets, bundled one first. A set
   // that does not parse, does not build, or redefines a file differently is
-  // an error naming the set, with one exception: a later set may replace a
-  // product file of the first (package tencentcloud.*), so a newer API
-  // version needs no rebuild (replaced_files() lists them).
+  // an error naming the set, with two exceptions. A later set may replace a
+  // product file of the first (package tencentcloud.*) with a version that
+  // keeps its package and methods, so a newer API version needs no rebuild.
+  // A later set's differing copy of any other file of the first set (an
+  // older options.proto) is left out: the first set's copy serves.
+  // load_notes() says where either happened.
   struct DescriptorSet {
     std::string name;   // for messages: "bundled" or the file path
     std::string bytes;  // serialized google.protobuf.FileDescriptorSet
@@ -66,17 +70,29 @@ class Router {
   std::vector<std::string> ServiceNames() const;
   const google::protobuf::DescriptorPool& pool() const { return *pool_; }
 
-  // "tencentcloud/cvm/v20170312/cvm.proto replaced by newer-cvm.pb", one per
-  // product file of the first set that a later set replaced.
-  const std::vector<std::string>& replaced_files() const {
-    return replaced_files_;
-  }
+  // "tencentcloud/cvm/v20170312/cvm.proto replaced by newer-cvm.pb", and
+  // "acme.pb's copy of envelope/gateway/v1/options.proto differs; the
+  // bundled one serves": one line for each.
+  const std::vector<std::string>& load_notes() const { return load_notes_; }
 
  private:
   explicit Router(const Options& options);
-  absl::Status AddFiles(
-      const DescriptorSet& set,
-      const absl::flat_hash_map<std::string, std::string>& skip = {});
+  // The first set's files by name, and the product files later sets replace
+  // (name -> the replacement's bytes).
+  struct Layers {
+    struct File {
+      const google::protobuf::FileDescriptorProto* proto;
+      std::string bytes;
+    };
+    absl::flat_hash_map<std::string, File> first;
+    absl::flat_hash_map<std::string, std::string> replacements;
+  };
+  bool Skip(const std::string& set_name,
+            const google::protobuf::FileDescriptorProto& file, bool first_set,
+            const Layers& layers);
+  absl::Status AddFiles(const std::string& set_name,
+                        const google::protobuf::FileDescriptorSet& files,
+                        bool first_set, const Layers& layers);
   absl::Status AddRoutes(const google::protobuf::FileDescriptor* file);
   absl::Status CheckRoute(const MethodRoute& route) const;
 
@@ -86,7 +102,7 @@ class Router {
   std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
   absl::flat_hash_map<std::string, std::string> file_bytes_;  // name -> proto
   absl::flat_hash_map<std::string, MethodRoute> routes_;      // by path
-  std::vector<std::string> replaced_files_;
+  std::vector<std::string> load_notes_;
 };
 
 // "tencentcloud.cvm.v20170312" -> service "cvm", version "2017-03-12".

@@ -31,6 +31,15 @@ absl::Status ValidateEndpoint(absl::string_view url) {
   if (rest.empty() || rest[0] == '/') {
     return absl::InvalidArgumentError("names no host");
   }
+  // No user info, query, fragment, space or control character: the URL's
+  // authority is sent as the Host header and signed.
+  for (char c : rest) {
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f ||
+        absl::string_view("?#@\\").find(c) != absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          "has a character a host and port cannot have");
+    }
+  }
   size_t slash = rest.find('/');
   if (slash != absl::string_view::npos && slash + 1 != rest.size()) {
     return absl::InvalidArgumentError(

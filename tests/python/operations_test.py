@@ -498,6 +498,8 @@ access_log: true
              base + "status_override:\n  ResourceInUse: NOT_A_CODE\n",
              "status_override"),
             ("bad log level", base + "log_level: loud\n", "log_level"),
+            ("every unknown failure as OK",
+             base + 'status_override:\n  "*": OK\n', "status_override"),
             ("not YAML", "listen: [127.0.0.1:0\n  - : {\n", None),
         ]
         for what, text, key in cases:

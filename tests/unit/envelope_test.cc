@@ -164,6 +164,11 @@ TEST_F(InterpretTest, BrokenErrorStillGivesTheRequestId) {
   }
   EXPECT_TRUE(Interpret(200, R"({"Response":{"Error":{"Code":1}}})")
                   .request_id.empty());
+  // On another HTTP status as well.
+  Outcome busy =
+      Interpret(503, R"({"Response":{"Error":{},"RequestId":"rid-2"}})");
+  EXPECT_EQ(busy.code, C::kUnavailable);
+  EXPECT_EQ(busy.request_id, "rid-2");
 }
 
 }  // namespace

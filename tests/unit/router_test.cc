@@ -96,19 +96,51 @@ TEST(RouterTest, BadSetsStopWithAClearMessage) {
             std::string::npos)
       << missing.status();
 
-  // A set that redefines a bundled file differently conflicts.
-  google::protobuf::FileDescriptorSet conflicting;
-  conflicting.ParseFromString(std::string(BundledDescriptorSet()));
-  for (auto& file : *conflicting.mutable_file()) {
-    if (file.name() == "envelope/gateway/v1/json_api.proto") {
+  // Two later sets that define the same company file differently conflict.
+  google::protobuf::FileDescriptorSet acme;
+  acme.ParseFromString(FromFile(ACME_DESCRIPTOR_SET).bytes);
+  for (auto& file : *acme.mutable_file()) {
+    if (file.package() == "acme.billing.v1") {
       file.mutable_message_type(0)->mutable_field(0)->set_name("renamed");
     }
   }
-  auto conflict = Router::Create(
-      {Bundled(), {"conflict.pb", conflicting.SerializeAsString()}});
+  auto conflict = Router::Create({Bundled(),
+                                  FromFile(ACME_DESCRIPTOR_SET),
+                                  {"acme-other.pb", acme.SerializeAsString()}});
   ASSERT_FALSE(conflict.ok());
-  EXPECT_NE(conflict.status().message().find("redefines"), std::string::npos)
+  EXPECT_NE(conflict.status().message().find("acme-other.pb: redefines"),
+            std::string::npos)
       << conflict.status();
+}
+
+// A company set made against an older options.proto (or by another protoc,
+// with its own descriptor.proto) carries differing copies of bundled files:
+// the bundled ones serve, and its own files load.
+TEST(RouterTest, ALaterSetsCopyOfABundledFileIsLeftOut) {
+  google::protobuf::FileDescriptorSet acme;
+  acme.ParseFromString(FromFile(ACME_DESCRIPTOR_SET).bytes);
+  bool found = false;
+  for (auto& file : *acme.mutable_file()) {
+    if (file.name() != "envelope/gateway/v1/options.proto") continue;
+    auto* route = file.mutable_message_type(0);
+    ASSERT_EQ(route->name(), "Route");
+    route->mutable_field()->RemoveLast();  // as before error_domain
+    found = true;
+  }
+  ASSERT_TRUE(found);
+  auto router =
+      Router::Create({Bundled(), {"old-acme.pb", acme.SerializeAsString()}});
+  ASSERT_TRUE(router.ok()) << router.status();
+  EXPECT_NE((*router)->Find("/acme.billing.v1.Billing/GetInvoice"), nullptr);
+  EXPECT_EQ((*router)->load_notes(),
+            std::vector<std::string>{
+                "old-acme.pb's copy of envelope/gateway/v1/options.proto "
+                "differs; the bundled one serves"});
+  // The bundled options.proto (with error_domain) is the one in the pool.
+  const auto* route_type =
+      (*router)->pool().FindMessageTypeByName("envelope.gateway.v1.Route");
+  ASSERT_NE(route_type, nullptr);
+  EXPECT_NE(route_type->FindFieldByName("error_domain"), nullptr);
 }
 
 // One company API method whose route options are `route`, as a set that
@@ -170,6 +202,14 @@ TEST(RouterTest, RouteOptionsAreCheckedAtStartUp) {
        [](auto& r) { r.set_action("Get\r\nX-Evil: 1"); }, "route action"},
       {"service with a dot", [](auto& r) { r.set_service("bill.ing"); },
        "route service"},
+      {"endpoint with user info",
+       [](auto& r) { r.set_endpoint("https://user@billing.example.com"); },
+       "cannot have"},
+      {"endpoint with a header break",
+       [](auto& r) { r.set_endpoint("https://billing.example.com\r\nX: 1"); },
+       "cannot have"},
+      {"no version", [](auto& r) { r.clear_version(); },
+       "route options need both a service and a version"},
   };
   for (const Case& c : cases) {
     envelope::gateway::v1::Route bad = GoodRoute();
@@ -217,12 +257,50 @@ TEST(RouterTest, ALaterSetReplacesABundledProductFile) {
   EXPECT_EQ(route->action, "DescribeSomethingNew");
   EXPECT_NE((*router)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeZones"),
             nullptr);
-  EXPECT_EQ((*router)->replaced_files(),
+  EXPECT_EQ((*router)->load_notes(),
             std::vector<std::string>{cvm_file + " replaced by newer-cvm.pb"});
   // Nothing is replaced by an identical file.
   auto same = Router::Create({Bundled(), Bundled()});
   ASSERT_TRUE(same.ok()) << same.status();
-  EXPECT_TRUE((*same)->replaced_files().empty());
+  EXPECT_TRUE((*same)->load_notes().empty());
+  // Another set that carries the bundled version too (a company set made
+  // with --include_imports) does not conflict, before or after it.
+  for (bool newer_first : {true, false}) {
+    std::vector<Router::DescriptorSet> sets = {Bundled()};
+    Router::DescriptorSet newer_set = {"newer-cvm.pb",
+                                       newer.SerializeAsString()};
+    Router::DescriptorSet old_copy = {"company.pb",
+                                      std::string(BundledDescriptorSet())};
+    sets.push_back(newer_first ? newer_set : old_copy);
+    sets.push_back(newer_first ? old_copy : newer_set);
+    auto both = Router::Create(sets);
+    ASSERT_TRUE(both.ok()) << both.status();
+    EXPECT_NE(
+        (*both)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeSomethingNew"),
+        nullptr);
+  }
+}
+
+// A replacement keeps the bundled file's package and every method.
+TEST(RouterTest, AReplacementThatDropsAMethodIsRefused) {
+  google::protobuf::FileDescriptorSet fewer;
+  fewer.ParseFromString(std::string(BundledDescriptorSet()));
+  std::string dropped;
+  for (auto& file : *fewer.mutable_file()) {
+    if (file.name() != "tencentcloud/cvm/v20170312/cvm.proto") continue;
+    dropped = file.service(0).method(0).name();
+    file.mutable_service(0)->mutable_method()->DeleteSubrange(0, 1);
+  }
+  ASSERT_FALSE(dropped.empty());
+  auto router =
+      Router::Create({Bundled(), {"fewer.pb", fewer.SerializeAsString()}});
+  ASSERT_FALSE(router.ok());
+  EXPECT_NE(router.status().message().find(
+                "fewer.pb: tencentcloud/cvm/v20170312/cvm.proto: replaces a "
+                "bundled product but drops /tencentcloud.cvm.v20170312.Cvm/" +
+                dropped),
+            std::string::npos)
+      << router.status();
 }
 
 }  // namespace

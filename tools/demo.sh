@@ -3,9 +3,11 @@
 # on loopback, and calls the gateway with envelope-cli the way an application
 # would: one success and several failures, printing code, message, decoded
 # google.rpc details and trailers.
+#   tools/demo.sh              set up and build first (tools/setup.sh)
+#   tools/demo.sh --no-setup   use the binaries already in build/
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/setup.sh >/dev/null
+[ "${1:-}" = --no-setup ] || tools/setup.sh >/dev/null
 
 GATEWAY=build/gateway/main/envelope-gateway
 CLI=build/tools/cli/envelope-cli
@@ -21,25 +23,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Starts a process whose first stdout line ends with its address; prints it.
+# start NAME CMD...: starts CMD in the background and sets $address to the
+# last word of its first stdout line. Not called in $(...): the pid must
+# reach `pids` in this shell, or the exit trap could not stop it.
 start() {
   local name=$1; shift
   "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   pids+=($!)
   for _ in $(seq 100); do
-    if [ -s "$WORK/$name.out" ]; then awk '{print $NF; exit}' "$WORK/$name.out"; return; fi
+    if [ -s "$WORK/$name.out" ]; then
+      address=$(awk '{print $NF; exit}' "$WORK/$name.out")
+      return
+    fi
     sleep 0.1
   done
   echo "demo: $name did not start:" >&2; cat "$WORK/$name.err" >&2; exit 1
 }
 
-EMU_URL=$(start emulator /usr/bin/python3 "$EMULATOR" --listen 127.0.0.1:0 --quiet \
-  --secret-id "$TENCENTCLOUD_SECRET_ID" --secret-key "$TENCENTCLOUD_SECRET_KEY")
-GW=$(start gateway "$GATEWAY" --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 \
-  --endpoint="$EMU_URL" --region=ap-guangzhou)
+start emulator /usr/bin/python3 "$EMULATOR" --listen 127.0.0.1:0 --quiet \
+  --secret-id "$TENCENTCLOUD_SECRET_ID" --secret-key "$TENCENTCLOUD_SECRET_KEY"
+EMU_URL=$address
+start gateway "$GATEWAY" --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 \
+  --endpoint="$EMU_URL" --region=ap-guangzhou
+GW=$address
 # A second gateway whose secret key is wrong: the emulator rejects its signature.
-BAD_GW=$(TENCENTCLOUD_SECRET_KEY=not-the-right-key start bad-gateway "$GATEWAY" \
-  --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 --endpoint="$EMU_URL" --region=ap-guangzhou)
+TENCENTCLOUD_SECRET_KEY=not-the-right-key start bad-gateway "$GATEWAY" \
+  --listen=127.0.0.1:0 --admin-listen=127.0.0.1:0 --endpoint="$EMU_URL" --region=ap-guangzhou
+BAD_GW=$address
 echo "emulator: $EMU_URL   gateway: $GW   gateway with a wrong key: $BAD_GW"
 
 rule() { curl -sf -XPOST "$EMU_URL/_emulator/rules" -d "$1" >/dev/null; }

@@ -152,13 +152,14 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
 // first-set file is left out even when it differs (a company set made with
 // an older options.proto, or another protoc's descriptor.proto): its own
 // files build against the first set's copy, or say why not.
+// `bytes` is `file` serialized.
 bool Router::Skip(const std::string& set_name, const FileDescriptorProto& file,
-                  bool first_set, const Layers& layers) {
+                  const std::string& bytes, bool first_set,
+                  const Layers& layers) {
   auto replacement = layers.replacements.find(file.name());
   if (first_set) return replacement != layers.replacements.end();
   auto first = layers.first.find(file.name());
   if (first == layers.first.end()) return false;
-  std::string bytes = file.SerializeAsString();
   if (replacement != layers.replacements.end()) {
     return bytes != replacement->second;  // copies of the bundled one too
   }
@@ -173,8 +174,8 @@ absl::Status Router::AddFiles(const std::string& set_name,
                               const FileDescriptorSet& files, bool first_set,
                               const Layers& layers) {
   for (const FileDescriptorProto& file : files.file()) {
-    if (Skip(set_name, file, first_set, layers)) continue;
     std::string bytes = file.SerializeAsString();
+    if (Skip(set_name, file, bytes, first_set, layers)) continue;
     auto [it, inserted] = file_bytes_.emplace(file.name(), bytes);
     if (!inserted) {
       if (it->second == bytes) continue;  // the same file twice: fine

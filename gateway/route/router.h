@@ -88,8 +88,8 @@ class Router {
     absl::flat_hash_map<std::string, std::string> replacements;
   };
   bool Skip(const std::string& set_name,
-            const google::protobuf::FileDescriptorProto& file, bool first_set,
-            const Layers& layers);
+            const google::protobuf::FileDescriptorProto& file,
+            const std::string& bytes, bool first_set, const Layers& layers);
   absl::Status AddFiles(const std::string& set_name,
                         const google::protobuf::FileDescriptorSet& files,
                         bool first_set, const Layers& layers);

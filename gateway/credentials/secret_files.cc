@@ -150,6 +150,24 @@ std::string SecretFileSource::Describe() const {
   return absl::StrCat("files:", options_.dir);
 }
 
+int64_t SecretFileSource::PollsFinished() const {
+  absl::MutexLock lock(&mu_);
+  return polls_;
+}
+
+bool SecretFileSource::AwaitPolls(int64_t count, absl::Duration timeout) const {
+  struct Target {
+    const int64_t* polls;
+    int64_t count;
+  };
+  Target target{&polls_, count};
+  absl::MutexLock lock(&mu_);
+  return mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](Target* t) { return *t->polls >= t->count; }, &target),
+      timeout);
+}
+
 std::shared_ptr<const Credentials> SecretFileSource::Current() const {
   absl::MutexLock lock(&mu_);
   return current_;
@@ -165,6 +183,8 @@ void SecretFileSource::Run() {
       }
     }
     Poll();
+    absl::MutexLock lock(&mu_);
+    ++polls_;
   }
 }
 
@@ -197,13 +217,13 @@ void SecretFileSource::Consider(const SecretDirVersion& version) {
   bool stable = version.atomic || (candidate_ && Same(*candidate_, next));
   if (!candidate_ || !Same(*candidate_, next)) {
     candidate_ = next;
-    candidate_since_ = absl::Now();
+    candidate_since_ = options_.now();
     partial_logged_ = false;
   }
   if (!stable) return;
   if (AllChanged(next, *current)) {
     Publish(next, "picked up rotated credentials");
-  } else if (absl::Now() - candidate_since_ >= options_.settle_time) {
+  } else if (options_.now() - candidate_since_ >= options_.settle_time) {
     Publish(next, "picked up a change of only some values after it settled");
   } else if (!partial_logged_) {
     options_.log(absl::StrCat(

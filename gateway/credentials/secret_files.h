@@ -1,6 +1,8 @@
 #ifndef GATEWAY_CREDENTIALS_SECRET_FILES_H_
 #define GATEWAY_CREDENTIALS_SECRET_FILES_H_
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +22,9 @@ struct SecretFileOptions {
   absl::Duration poll_interval = absl::Seconds(5);
   absl::Duration settle_time = absl::Seconds(30);
   CredentialLogger log;
+  // What settle_time is measured with. Tests step a fake clock over it, so
+  // that a slow machine cannot make a change look settled (or not) early.
+  std::function<absl::Time()> now = absl::Now;
 };
 
 // A version of the directory as read: the values, and whether it came from a
@@ -52,6 +57,14 @@ class SecretFileSource : public CredentialSource {
   absl::StatusOr<Credentials> Get() const override;
   std::string Describe() const override;
 
+  // How many polls have finished: each one looked at the directory, read it
+  // if it (or a pending candidate) called for it, and published or logged
+  // what it decided. Tests wait for polls rather than for time, since a
+  // loaded machine may poll far less often than poll_interval says.
+  int64_t PollsFinished() const;
+  // Waits until `count` polls have finished; false if `timeout` came first.
+  bool AwaitPolls(int64_t count, absl::Duration timeout) const;
+
  private:
   SecretFileSource(SecretFileOptions options, Credentials first,
                    std::string fingerprint);
@@ -66,6 +79,7 @@ class SecretFileSource : public CredentialSource {
   mutable absl::Mutex mu_;
   std::shared_ptr<const Credentials> current_ ABSL_GUARDED_BY(mu_);
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t polls_ ABSL_GUARDED_BY(mu_) = 0;
   // Poll thread only:
   std::string fingerprint_;
   std::optional<Credentials> candidate_;

@@ -13,7 +13,8 @@ Serves, on 127.0.0.1 and a free port (printed on the first stdout line as
       role            the role name ("" -> no role bound: 404)
       ttl             seconds until credentials issued from now on expire
       fail            null | "http500" | "error" (an error answer) | "garbage"
-      expected_token  STS accepts only this WebIdentityToken (null: any)
+      expected_token  STS accepts only this WebIdentityToken, or any of a
+                      list of them (null: any)
       delay           seconds to wait before answering metadata/STS
       reset           true: back to the defaults and forget the requests
 
@@ -164,7 +165,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self.sts_error("MissingParameter", name)
         token = params["WebIdentityToken"]
         expected = settings["expected_token"]
-        if expected is not None and token != expected:
+        if isinstance(expected, str):
+            expected = [expected]
+        if expected is not None and token not in expected:
             # Echoes the token, as a careless API might: the gateway must
             # keep it out of its messages.
             return self.sts_error("InvalidParameter.WebIdentityTokenError",

@@ -1,5 +1,12 @@
 // A mounted Secret directory: first read, rotations (plain writes and the
 // Kubernetes `..data` swap), half-written rotations, unreadable files.
+//
+// What a poll decides is awaited by counting polls (SecretFileSource::
+// AwaitPolls), and settle_time is stepped over on a fake clock: a loaded
+// machine polls less often than asked, so a test that slept "a dozen poll
+// intervals" could see none.
+#include "gateway/credentials/secret_files.h"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -16,8 +23,30 @@
 namespace envelope::testing {
 namespace {
 
+using ::envelope::credentials_internal::SecretFileSource;
 using ::testing::HasSubstr;
 using Pair = std::pair<std::string, std::string>;
+
+// How long to wait for something that should happen at once: only a broken
+// source takes this long, however slow the machine.
+constexpr absl::Duration kPatience = absl::Seconds(30);
+
+// Time for settle_time, moved only by the test.
+class FakeClock {
+ public:
+  absl::Time Now() const {
+    absl::MutexLock lock(&mu_);
+    return now_;
+  }
+  void Advance(absl::Duration d) {
+    absl::MutexLock lock(&mu_);
+    now_ += d;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  absl::Time now_ = absl::Now();
+};
 
 // Calls Get() in a loop on its own thread and keeps every (id, key) pair it
 // saw, to prove that no mixed pair is ever served.
@@ -59,15 +88,33 @@ class Sampler {
 
 class SecretFilesTest : public ::testing::Test {
  protected:
-  std::unique_ptr<CredentialSource> Chain(
-      absl::Duration settle = absl::Seconds(30)) {
+  // The directory as the gateway builds it: through the chain.
+  std::unique_ptr<CredentialSource> Chain() {
     CredentialOptions options = TestOptions(env_, log_);
     options.secret_dir = dir_.path();
     options.file_poll_interval = absl::Milliseconds(50);
-    options.file_settle_time = settle;
     auto chain = MakeCredentialChain(options);
     EXPECT_TRUE(chain.ok()) << chain.status();
     return chain.ok() ? *std::move(chain) : nullptr;
+  }
+
+  // The source itself, for its poll count, with settle_time on clock_.
+  std::unique_ptr<SecretFileSource> Source() {
+    auto source =
+        SecretFileSource::Create({.dir = dir_.path(),
+                                  .poll_interval = absl::Milliseconds(20),
+                                  .settle_time = absl::Seconds(30),
+                                  .log = log_.Logger(),
+                                  .now = [this] { return clock_.Now(); }});
+    EXPECT_TRUE(source.ok()) << source.status();
+    return source.ok() ? *std::move(source) : nullptr;
+  }
+
+  // Waits for `n` polls that all began after this call, so after whatever
+  // the test wrote before calling it (the poll running at the time may have
+  // read the directory before the write).
+  static bool FreshPolls(const SecretFileSource& source, int n) {
+    return source.AwaitPolls(source.PollsFinished() + 1 + n, kPatience);
   }
 
   static Pair PairOf(const CredentialSource& source) {
@@ -77,12 +124,13 @@ class SecretFilesTest : public ::testing::Test {
   }
 
   bool Serves(const CredentialSource& source, const Pair& pair) {
-    return WaitFor([&] { return PairOf(source) == pair; }, absl::Seconds(3));
+    return WaitFor([&] { return PairOf(source) == pair; }, kPatience);
   }
 
   TempDir dir_;
   FakeEnv env_;
   LogCapture log_;
+  FakeClock clock_;
 };
 
 TEST_F(SecretFilesTest, ReadsTheFiles) {
@@ -131,36 +179,62 @@ TEST_F(SecretFilesTest, PicksUpARotation) {
   dir_.Write("secret_id", "AKIDfile22");
   dir_.Write("secret_key", "filekey22");
   EXPECT_TRUE(Serves(*chain, {"AKIDfile22", "filekey22"}));
-  EXPECT_EQ(log_.Count("picked up rotated credentials"), 1);
+  // The line comes just after the swap that Serves saw.
+  EXPECT_TRUE(
+      WaitFor([&] { return log_.Count("picked up rotated credentials") == 1; },
+              kPatience));
   log_.ExpectNoSecret("filekey");
 }
 
 TEST_F(SecretFilesTest, HalfWrittenRotationKeepsTheOldPair) {
   dir_.Write("secret_id", "AKIDfile1");
   dir_.Write("secret_key", "filekey1");
-  auto chain = Chain();
-  Sampler sampler(*chain);
-  dir_.Write("secret_id", "AKIDfile22");    // the key is not there yet
-  absl::SleepFor(absl::Milliseconds(600));  // a dozen polls
-  EXPECT_EQ(PairOf(*chain), Pair("AKIDfile1", "filekey1"));
+  auto source = Source();
+  ASSERT_NE(source, nullptr);
+  Sampler sampler(*source);
+  const Pair old_pair("AKIDfile1", "filekey1");
+  const Pair new_pair("AKIDfile22", "filekey22");
+  dir_.Write("secret_id", "AKIDfile22");  // the key is not there yet
+  // Two reads of the same half-rotation: stable, but not every value changed.
+  ASSERT_TRUE(FreshPolls(*source, 2));
+  EXPECT_EQ(PairOf(*source), old_pair);
   EXPECT_EQ(log_.Count("only some of"), 1);
+  // However many polls see it (the fake clock keeps settle_time away).
+  ASSERT_TRUE(FreshPolls(*source, 10));
+  EXPECT_EQ(PairOf(*source), old_pair);
+  EXPECT_EQ(log_.Count("only some of"), 1);
+  // The rest arrives: two reads of the complete rotation publish it.
   dir_.Write("secret_key", "filekey22");
-  EXPECT_TRUE(Serves(*chain, {"AKIDfile22", "filekey22"}));
+  ASSERT_TRUE(FreshPolls(*source, 2));
+  EXPECT_EQ(PairOf(*source), new_pair);
+  EXPECT_EQ(log_.Count("picked up rotated credentials"), 1);
+  // The sampler runs on its own thread: wait until it has had its look.
+  EXPECT_TRUE(
+      WaitFor([&] { return sampler.Seen().count(new_pair) == 1; }, kPatience));
   sampler.Stop();
   EXPECT_EQ(sampler.Failures(), 0);
   EXPECT_THAT(sampler.Seen(),
-              ::testing::UnorderedElementsAre(Pair("AKIDfile1", "filekey1"),
-                                              Pair("AKIDfile22", "filekey22")));
+              ::testing::UnorderedElementsAre(old_pair, new_pair));
 }
 
 TEST_F(SecretFilesTest, ChangeOfOnlyTheKeyIsServedAfterItSettles) {
   dir_.Write("secret_id", "AKIDfile1");
   dir_.Write("secret_key", "wrongkey1");
-  auto chain = Chain(absl::Milliseconds(700));
+  auto source = Source();  // settle_time 30 s, on clock_
+  ASSERT_NE(source, nullptr);
   dir_.Write("secret_key", "fixedkey11");
-  absl::SleepFor(absl::Milliseconds(300));
-  EXPECT_EQ(PairOf(*chain), Pair("AKIDfile1", "wrongkey1"));
-  EXPECT_TRUE(Serves(*chain, {"AKIDfile1", "fixedkey11"}));
+  ASSERT_TRUE(FreshPolls(*source, 2));
+  EXPECT_EQ(PairOf(*source), Pair("AKIDfile1", "wrongkey1"));
+  EXPECT_EQ(log_.Count("only some of"), 1);
+  clock_.Advance(absl::Seconds(29));
+  ASSERT_TRUE(FreshPolls(*source, 2));
+  EXPECT_EQ(PairOf(*source), Pair("AKIDfile1", "wrongkey1"));
+  clock_.Advance(absl::Seconds(1));
+  // The first poll that sees the change 30 s old serves it.
+  ASSERT_TRUE(FreshPolls(*source, 1));
+  EXPECT_EQ(PairOf(*source), Pair("AKIDfile1", "fixedkey11"));
+  EXPECT_EQ(log_.Count("after it settled"), 1);
+  EXPECT_EQ(log_.Count("only some of"), 1);
 }
 
 // Kubernetes writes each version into a fresh `..<timestamp>` directory,
@@ -213,15 +287,20 @@ TEST_F(SecretFilesTest, KubernetesDataSwap) {
 TEST_F(SecretFilesTest, UnreadableFilesKeepTheOldPairAndLogOnce) {
   dir_.Write("secret_id", "AKIDfile1");
   dir_.Write("secret_key", "filekey1");
-  auto chain = Chain();
+  auto source = Source();
+  ASSERT_NE(source, nullptr);
   dir_.Remove("secret_key");
-  EXPECT_TRUE(WaitFor([&] { return log_.Count("cannot read") == 1; }));
-  absl::SleepFor(absl::Milliseconds(300));  // more polls, no more lines
+  ASSERT_TRUE(FreshPolls(*source, 1));
   EXPECT_EQ(log_.Count("cannot read"), 1);
-  EXPECT_EQ(PairOf(*chain), Pair("AKIDfile1", "filekey1"));
+  // Every poll reads the broken directory again (to notice the repair) and
+  // says nothing more.
+  ASSERT_TRUE(FreshPolls(*source, 5));
+  EXPECT_EQ(log_.Count("cannot read"), 1);
+  EXPECT_EQ(PairOf(*source), Pair("AKIDfile1", "filekey1"));
   dir_.Write("secret_id", "AKIDfile22");
   dir_.Write("secret_key", "filekey22");
-  EXPECT_TRUE(Serves(*chain, {"AKIDfile22", "filekey22"}));
+  ASSERT_TRUE(FreshPolls(*source, 2));
+  EXPECT_EQ(PairOf(*source), Pair("AKIDfile22", "filekey22"));
   EXPECT_EQ(log_.Count("readable again"), 1);
   log_.ExpectNoSecret("filekey");
 }
@@ -236,7 +315,8 @@ TEST_F(SecretFilesTest, DestructorStopsThePollPromptly) {
   ASSERT_TRUE(chain.ok());
   absl::Time start = absl::Now();
   chain->reset();
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(500));
+  // Not the hour to the next poll; the margin is for a loaded machine.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(20));
 }
 
 }  // namespace

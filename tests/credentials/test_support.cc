@@ -27,6 +27,13 @@ void TempDir::WriteAt(const std::string& path, const std::string& content) {
   out << content;
 }
 
+void TempDir::Replace(const std::string& name,
+                      const std::string& content) const {
+  const std::string temp = path_ + "/." + name + ".new";
+  WriteAt(temp, content);
+  std::filesystem::rename(temp, path_ + "/" + name);
+}
+
 void TempDir::Remove(const std::string& name) const {
   std::filesystem::remove(path_ + "/" + name);
 }

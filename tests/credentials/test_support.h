@@ -22,6 +22,9 @@ class TempDir {
   const std::string& path() const { return path_; }
   // Writes `content` to path()/name (in place, not atomically).
   void Write(const std::string& name, const std::string& content) const;
+  // Writes `content` beside path()/name and renames it over, as the kubelet
+  // replaces a projected token: a reader sees the old or the new file whole.
+  void Replace(const std::string& name, const std::string& content) const;
   void Remove(const std::string& name) const;
   static void WriteAt(const std::string& path, const std::string& content);
 
@@ -59,9 +62,12 @@ class LogCapture {
 // environment leaks into a test).
 CredentialOptions TestOptions(const FakeEnv& env, LogCapture& log);
 
-// Polls `done` until it holds or `timeout` passes.
+// Polls `done` until it holds or `timeout` passes. The default is for
+// things that should happen at once: only a failing test waits that long,
+// and a loaded machine (a sandboxed Bazel run on two busy cores) can take
+// seconds for what normally takes milliseconds.
 bool WaitFor(const std::function<bool()>& done,
-             absl::Duration timeout = absl::Seconds(5));
+             absl::Duration timeout = absl::Seconds(30));
 
 // tests/credentials/fake_cloud.py as a real process.
 class FakeCloud {

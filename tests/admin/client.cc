@@ -52,9 +52,6 @@ bool SendAll(int fd, const std::string& data) {
   return true;
 }
 
-namespace {
-
-// Reads until EOF or the deadline; true if EOF (or an error) came first.
 bool Drain(int fd, std::chrono::milliseconds timeout, std::string* out) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[4096];
@@ -69,8 +66,6 @@ bool Drain(int fd, std::chrono::milliseconds timeout, std::string* out) {
     if (out != nullptr) out->append(buf, n);
   }
 }
-
-}  // namespace
 
 std::string ReadUntilClosed(int fd, std::chrono::milliseconds timeout) {
   std::string out;

@@ -13,9 +13,15 @@ int ConnectUnix(const std::string& path);
 
 bool SendAll(int fd, const std::string& data);
 
-// Everything until the server closes, or what came before `timeout`.
+// Reads until the server closes or `timeout` passes, appending what came to
+// `out` (unless null); true if the close (or an error) came first.
+bool Drain(int fd, std::chrono::milliseconds timeout, std::string* out);
+
+// Everything until the server closes, or what came before `timeout`. The
+// default is for answers that should come at once: only a failing test
+// waits that long, and a loaded machine can be seconds late.
 std::string ReadUntilClosed(int fd, std::chrono::milliseconds timeout =
-                                        std::chrono::milliseconds(5000));
+                                        std::chrono::milliseconds(30000));
 
 // Whether the server closed the connection within `timeout` (reading and
 // dropping what it sends).

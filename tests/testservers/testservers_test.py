@@ -151,7 +151,9 @@ class TestServersTest(unittest.TestCase):
     def client_context(self, ca="ca.pem"):
         return ssl.create_default_context(cafile=self.cert[ca])
 
-    def wait_emu_stats(self, emu, predicate, timeout=3):
+    def wait_emu_stats(self, emu, predicate, timeout=30):
+        """The stats once `predicate` holds (the server may lag, by seconds
+        on a loaded machine: only a failing test waits the whole timeout)."""
         deadline = time.monotonic() + timeout
         while True:
             stats = get_json(emu, "/_emulator/stats")[1]

@@ -15,6 +15,8 @@ _PKG_CONFIG_TARGETS = {
     "libcurl": ["libcurl"],
     "libcrypto": ["libcrypto"],
     "yaml-cpp": ["yaml-cpp"],
+    "simdjson": ["simdjson"],
+    # Tests only: an independent JSON reader.
     "rapidjson": ["RapidJSON"],
     "gtest": ["gtest"],
     "gtest_main": ["gtest_main"],

@@ -14,7 +14,7 @@ for_tests=0
 PACKAGES=(
   g++ make cmake pkg-config ccache curl python3 openssl ca-certificates
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libcurl4-openssl-dev libssl-dev rapidjson-dev
+  libabsl-dev libcurl4-openssl-dev libssl-dev libsimdjson-dev rapidjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-github-gogo-googleapis-dev python3-grpcio python3-protobuf
   libyaml-cpp-dev

@@ -9,7 +9,6 @@
 #include "gateway/credentials/files.h"
 #include "gateway/credentials/http_fetch.h"
 #include "gateway/credentials/json_fields.h"
-#include "rapidjson/document.h"
 
 namespace envelope::credentials_internal {
 namespace {
@@ -59,23 +58,6 @@ absl::StatusOr<std::string> DiscoverRole(const std::string& base,
   return role;
 }
 
-absl::StatusOr<Credentials> ParseRoleCredentials(const std::string& body) {
-  rapidjson::Document json;
-  json.Parse(body.data(), body.size());
-  if (json.HasParseError() || !json.IsObject()) {
-    return absl::UnavailableError(
-        "the metadata service's answer is no JSON object");
-  }
-  std::string code = StringMember(json, "Code");
-  if (!code.empty() && code != "Success") {
-    return absl::UnavailableError(
-        absl::StrCat("the metadata service answered Code ", code));
-  }
-  absl::StatusOr<absl::Time> expiry = ExpiryOf(json);
-  if (!expiry.ok()) return expiry.status();
-  return TemporaryCredentialsOf(json, *expiry);
-}
-
 absl::StatusOr<Fetched> FetchRole(const std::string& base,
                                   const std::string& fixed_role,
                                   const std::atomic<bool>& cancel) {
@@ -86,7 +68,7 @@ absl::StatusOr<Fetched> FetchRole(const std::string& base,
       Fetch(absl::StrCat(base, "cam/security-credentials/", *role),
             "credentials for this role", cancel);
   if (!body.ok()) return body.status();
-  absl::StatusOr<Credentials> credentials = ParseRoleCredentials(*body);
+  absl::StatusOr<Credentials> credentials = ParseRoleCredentialsAnswer(*body);
   if (!credentials.ok()) {
     return absl::UnavailableError(
         absl::StrCat("role ", *role, ": ", credentials.status().message()));

@@ -1,56 +1,139 @@
 #include "gateway/credentials/json_fields.h"
 
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/status.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "gateway/json/json.h"
 
 namespace envelope::credentials_internal {
+namespace {
 
-std::string StringMember(const rapidjson::Value& object, const char* name) {
-  if (!object.IsObject()) return "";
-  auto it = object.FindMember(name);
-  if (it == object.MemberEnd() || !it->value.IsString()) return "";
-  return std::string(it->value.GetString(), it->value.GetStringLength());
+// The most of an answer's own text (a code, a message) quoted in an error.
+constexpr size_t kMaxQuoted = 256;
+
+// The answer's text as it may appear in a log line: escaped, bounded.
+std::string Quoted(absl::string_view text) {
+  return absl::CHexEscape(text.substr(0, kMaxQuoted));
 }
 
-absl::StatusOr<absl::Time> ExpiryOf(const rapidjson::Value& object) {
-  auto it = object.FindMember("ExpiredTime");
-  if (it != object.MemberEnd()) {
-    if (it->value.IsInt64()) return absl::FromUnixSeconds(it->value.GetInt64());
+absl::StatusOr<absl::Time> ExpiryOf(json::Element object) {
+  if (std::optional<json::Element> expired =
+          json::Member(object, "ExpiredTime")) {
     int64_t seconds = 0;
-    if (it->value.IsString() &&
-        absl::SimpleAtoi(it->value.GetString(), &seconds)) {
+    if (expired->get_int64().get(seconds) == simdjson::SUCCESS) {
+      return absl::FromUnixSeconds(seconds);
+    }
+    std::string_view text;
+    if (expired->get_string().get(text) == simdjson::SUCCESS &&
+        absl::SimpleAtoi(json::View(text), &seconds)) {
       return absl::FromUnixSeconds(seconds);
     }
   }
-  std::string expiration = StringMember(object, "Expiration");
+  absl::string_view expiration = json::StringMember(object, "Expiration");
   absl::Time time;
   std::string error;
-  if (!expiration.empty() &&
-      absl::ParseTime(absl::RFC3339_full, expiration, &time, &error)) {
+  if (!expiration.empty() && expiration.size() < 64 &&
+      absl::ParseTime(absl::RFC3339_full, std::string(expiration), &time,
+                      &error)) {
     return time;
   }
-  return absl::InvalidArgumentError(
+  return absl::UnavailableError(
       "no usable ExpiredTime or Expiration in the answer");
 }
 
-absl::StatusOr<Credentials> TemporaryCredentialsOf(
-    const rapidjson::Value& object, absl::Time expiry) {
-  Credentials credentials{StringMember(object, "TmpSecretId"),
-                          StringMember(object, "TmpSecretKey"),
-                          StringMember(object, "Token"), expiry};
+// Credentials go into HTTP headers (Authorization, X-TC-Token): printable
+// ASCII without blanks, or a header could be split.
+bool IsHeaderSafe(absl::string_view value) {
+  for (char c : value) {
+    if (c < 0x21 || c > 0x7E) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<Credentials> TemporaryCredentialsOf(json::Element object,
+                                                   absl::Time expiry) {
+  Credentials credentials{
+      std::string(json::StringMember(object, "TmpSecretId")),
+      std::string(json::StringMember(object, "TmpSecretKey")),
+      std::string(json::StringMember(object, "Token")), expiry};
   for (const auto& [name, value] :
        {std::pair{"TmpSecretId", &credentials.secret_id},
         std::pair{"TmpSecretKey", &credentials.secret_key},
         std::pair{"Token", &credentials.session_token}}) {
     if (value->empty()) {
-      return absl::InvalidArgumentError(
+      return absl::UnavailableError(
           absl::StrCat("no ", name, " string in the answer"));
+    }
+    if (!IsHeaderSafe(*value)) {
+      return absl::UnavailableError(absl::StrCat(
+          "the answer's ", name, " holds characters no HTTP header may carry"));
     }
   }
   return credentials;
+}
+
+}  // namespace
+
+absl::StatusOr<Credentials> ParseRoleCredentialsAnswer(absl::string_view body) {
+  absl::StatusOr<json::Document> answer = json::ParseObject(body);
+  if (!answer.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("the metadata service's answer is no JSON object (",
+                     answer.status().message(), ")"));
+  }
+  absl::string_view code = json::StringMember(answer->root(), "Code");
+  if (!code.empty() && code != "Success") {
+    return absl::UnavailableError(
+        absl::StrCat("the metadata service answered Code ", Quoted(code)));
+  }
+  absl::StatusOr<absl::Time> expiry = ExpiryOf(answer->root());
+  if (!expiry.ok()) return expiry.status();
+  return TemporaryCredentialsOf(answer->root(), *expiry);
+}
+
+absl::StatusOr<Credentials> ParseStsAnswer(long http_status,
+                                           absl::string_view body,
+                                           const std::string& token) {
+  absl::StatusOr<json::Document> json = json::ParseObject(body);
+  std::optional<json::Element> answer;
+  if (json.ok()) answer = json::Member(json->root(), "Response");
+  if (!answer.has_value() || !answer->is_object()) {
+    return absl::UnavailableError(absl::StrCat(
+        "STS answered HTTP ", http_status, " without a Response envelope"));
+  }
+  if (std::optional<json::Element> error = json::Member(*answer, "Error")) {
+    // STS error messages may quote a parameter: never let the token through.
+    std::string message(json::StringMember(*error, "Message"));
+    if (!token.empty()) {
+      message = absl::StrReplaceAll(message, {{token, "<redacted>"}});
+    }
+    return absl::UnavailableError(absl::StrCat(
+        "STS AssumeRoleWithWebIdentity failed: ",
+        Quoted(json::StringMember(*error, "Code")), ": ", Quoted(message),
+        " (RequestId ", Quoted(json::StringMember(*answer, "RequestId")), ")"));
+  }
+  std::optional<json::Element> credentials =
+      json::Member(*answer, "Credentials");
+  if (!credentials.has_value() || !credentials->is_object()) {
+    return absl::UnavailableError("STS answer has no Credentials object");
+  }
+  absl::StatusOr<absl::Time> expiry = ExpiryOf(*answer);
+  if (!expiry.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("STS answer: ", expiry.status().message()));
+  }
+  absl::StatusOr<Credentials> result =
+      TemporaryCredentialsOf(*credentials, *expiry);
+  if (!result.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("STS answer: ", result.status().message()));
+  }
+  return result;
 }
 
 }  // namespace envelope::credentials_internal

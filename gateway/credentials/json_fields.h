@@ -1,27 +1,38 @@
 #ifndef GATEWAY_CREDENTIALS_JSON_FIELDS_H_
 #define GATEWAY_CREDENTIALS_JSON_FIELDS_H_
 
+// The JSON answers of the CVM metadata service and of STS, read with the
+// gateway's one JSON reader (gateway/json). Every answer is outside input:
+// errors quote its text only escaped and bounded, and credentials that
+// would not fit an HTTP header are refused.
+
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
+#include "absl/strings/string_view.h"
 #include "gateway/credentials/credentials.h"
-#include "rapidjson/document.h"
 
 namespace envelope::credentials_internal {
 
-// Member `name` of `object` when it is a non-empty string, else "".
-std::string StringMember(const rapidjson::Value& object, const char* name);
+// The metadata service's answer for a role
+// (cam/security-credentials/<role>): TmpSecretId, TmpSecretKey, Token and
+// ExpiredTime or Expiration. Errors are UNAVAILABLE.
+//
+// Example:
+//
+//   absl::StatusOr<Credentials> c = ParseRoleCredentialsAnswer(body);
+absl::StatusOr<Credentials> ParseRoleCredentialsAnswer(absl::string_view body);
 
-// When temporary credentials expire: `ExpiredTime` (unix seconds, a number
-// or a numeric string) or else `Expiration` (RFC 3339). Both the metadata
-// service and STS send both; either one is enough.
-absl::StatusOr<absl::Time> ExpiryOf(const rapidjson::Value& object);
-
-// The temporary triple TmpSecretId / TmpSecretKey / Token of `object`, with
-// `expiry`; an error naming the member that is missing (never a value).
-absl::StatusOr<Credentials> TemporaryCredentialsOf(
-    const rapidjson::Value& object, absl::Time expiry);
+// STS AssumeRoleWithWebIdentity's answer, an API 3.0 envelope with
+// Response.Credentials. `token` (the web identity token sent) is redacted
+// from any error message STS wrote. Errors are UNAVAILABLE.
+//
+// Example:
+//
+//   absl::StatusOr<Credentials> c = ParseStsAnswer(200, body, token);
+absl::StatusOr<Credentials> ParseStsAnswer(long http_status,
+                                           absl::string_view body,
+                                           const std::string& token);
 
 }  // namespace envelope::credentials_internal
 

@@ -6,13 +6,10 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "gateway/credentials/files.h"
 #include "gateway/credentials/http_fetch.h"
 #include "gateway/credentials/json_fields.h"
-#include "rapidjson/document.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
+#include "gateway/transcode/transcode.h"
 
 namespace envelope::credentials_internal {
 namespace {
@@ -48,63 +45,15 @@ absl::StatusOr<std::string> ReadToken(const std::string& path) {
 
 std::string RequestBody(const TkeOidcSettings& settings,
                         const std::string& token, int64_t now) {
-  rapidjson::StringBuffer buffer;
-  rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-  std::string session = absl::StrCat("envelope-gateway-", now);
-  w.StartObject();
-  w.Key("ProviderId");
-  w.String(settings.provider_id.c_str(), settings.provider_id.size());
-  w.Key("WebIdentityToken");
-  w.String(token.c_str(), token.size());
-  w.Key("RoleArn");
-  w.String(settings.role_arn.c_str(), settings.role_arn.size());
-  w.Key("RoleSessionName");
-  w.String(session.c_str(), session.size());
-  w.Key("DurationSeconds");
-  w.Int(kDurationSeconds);
-  w.EndObject();
-  return std::string(buffer.GetString(), buffer.GetSize());
-}
-
-// STS error messages may quote a parameter: never let the token through.
-std::string Redacted(const std::string& message, const std::string& token) {
-  return absl::StrReplaceAll(message, {{token, "<redacted>"}});
-}
-
-absl::StatusOr<Credentials> ParseAnswer(const HttpResponse& response,
-                                        const std::string& token) {
-  rapidjson::Document json;
-  json.Parse(response.body.data(), response.body.size());
-  bool envelope = !json.HasParseError() && json.IsObject() &&
-                  json.HasMember("Response") && json["Response"].IsObject();
-  if (!envelope) {
-    return absl::UnavailableError(absl::StrCat(
-        "STS answered HTTP ", response.status, " without a Response envelope"));
-  }
-  const rapidjson::Value& answer = json["Response"];
-  if (answer.HasMember("Error")) {
-    const rapidjson::Value& error = answer["Error"];
-    return absl::UnavailableError(absl::StrCat(
-        "STS AssumeRoleWithWebIdentity failed: ", StringMember(error, "Code"),
-        ": ", Redacted(StringMember(error, "Message"), token), " (RequestId ",
-        StringMember(answer, "RequestId"), ")"));
-  }
-  auto credentials = answer.FindMember("Credentials");
-  if (credentials == answer.MemberEnd() || !credentials->value.IsObject()) {
-    return absl::UnavailableError("STS answer has no Credentials object");
-  }
-  absl::StatusOr<absl::Time> expiry = ExpiryOf(answer);
-  if (!expiry.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("STS answer: ", expiry.status().message()));
-  }
-  absl::StatusOr<Credentials> result =
-      TemporaryCredentialsOf(credentials->value, *expiry);
-  if (!result.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("STS answer: ", result.status().message()));
-  }
-  return result;
+  std::string body = "{\"ProviderId\":";
+  AppendJsonString(settings.provider_id, &body);
+  body.append(",\"WebIdentityToken\":");
+  AppendJsonString(token, &body);
+  body.append(",\"RoleArn\":");
+  AppendJsonString(settings.role_arn, &body);
+  absl::StrAppend(&body, ",\"RoleSessionName\":\"envelope-gateway-", now,
+                  "\",\"DurationSeconds\":", kDurationSeconds, "}");
+  return body;
 }
 
 absl::StatusOr<Fetched> AssumeRole(const TkeOidcSettings& settings,
@@ -124,7 +73,8 @@ absl::StatusOr<Fetched> AssumeRole(const TkeOidcSettings& settings,
       .timeout = kTimeout};
   absl::StatusOr<HttpResponse> response = HttpFetch(request, cancel);
   if (!response.ok()) return response.status();
-  absl::StatusOr<Credentials> credentials = ParseAnswer(*response, *token);
+  absl::StatusOr<Credentials> credentials =
+      ParseStsAnswer(response->status, response->body, *token);
   if (!credentials.ok()) return credentials.status();
   return Fetched{*std::move(credentials),
                  absl::StrCat("tke-oidc:", settings.role_arn)};

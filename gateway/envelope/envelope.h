@@ -1,21 +1,21 @@
 #ifndef GATEWAY_ENVELOPE_ENVELOPE_H_
 #define GATEWAY_ENVELOPE_ENVELOPE_H_
 
-#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "rapidjson/document.h"
+#include "gateway/json/json.h"
 
 namespace envelope {
 
 // A parsed API 3.0 envelope: {"Response": {...}}. Views point into the body
 // passed to ParseEnvelope, which must outlive the Envelope.
 struct Envelope {
-  // The parsed document; `response` points into it.
-  std::unique_ptr<rapidjson::Document> document;
-  const rapidjson::Value* response = nullptr;
+  // The parsed document (docs/errors.md, "Hostile input": one reader, one
+  // rule for every input); `response` points into it.
+  json::Document document;
+  json::Element response;
   // The Response object exactly as the upstream sent it.
   absl::string_view response_text;
   std::string request_id;
@@ -27,6 +27,9 @@ struct Envelope {
 
 // Parses a body. Not JSON, no Response object, or an Error without a string
 // Code is INTERNAL with a message saying what was wrong (never the body).
+// request_id, error_code and error_message are the upstream's text as it
+// came, cut to kMaxEnvelopeField bytes (at a UTF-8 boundary): what goes
+// into gRPC metadata is made safe later (outcome.h).
 // When the Response held a string RequestId, that status carries it as the
 // payload kRequestIdPayload: the x-tc-requestid trailer goes out "whenever
 // the upstream gave one" (SPEC §5), broken envelope or not.
@@ -35,10 +38,8 @@ absl::StatusOr<Envelope> ParseEnvelope(absl::string_view body);
 inline constexpr absl::string_view kRequestIdPayload =
     "envelope-gateway/upstream-request-id";
 
-// The raw text of the top-level member `name` of a JSON object, or empty when
-// there is none. `json` must be valid JSON (ParseEnvelope checks it first).
-absl::string_view FindMemberText(absl::string_view json,
-                                 absl::string_view name);
+// The longest RequestId, Error.Code or Error.Message kept from an envelope.
+inline constexpr size_t kMaxEnvelopeField = 4096;
 
 }  // namespace envelope
 

@@ -2,6 +2,7 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/envelope/text_limits.h"
 
 namespace envelope {
 namespace {
@@ -13,11 +14,17 @@ Outcome FromErrorEnvelope(const Envelope& envelope, const ErrorContext& context,
   outcome.error_code = envelope.error_code;
   outcome.code = table.Lookup(envelope.error_code);
   if (outcome.ok()) return outcome;  // DryRunOperation: OK, empty response.
-  outcome.message = envelope.error_message.empty() ? envelope.error_code
-                                                   : envelope.error_message;
+  // Bounded so that the status, the details and the trailers stay inside a
+  // client's metadata limit (docs/errors.md, "Hostile input").
+  outcome.message =
+      Truncated(envelope.error_message.empty() ? envelope.error_code
+                                               : envelope.error_message,
+                kMaxErrorMessage);
   outcome.details =
-      BuildErrorStatus(outcome.code, envelope.error_code, outcome.message,
-                       envelope.request_id, context)
+      BuildErrorStatus(
+          outcome.code, Truncated(envelope.error_code, kMaxMetadataValue),
+          outcome.message, Truncated(envelope.request_id, kMaxMetadataValue),
+          context)
           .SerializeAsString();
   return outcome;
 }
@@ -76,6 +83,16 @@ Outcome InterpretResponse(long http_status, absl::string_view body,
     return FailureOutcome(envelope.status());
   }
   if (envelope->is_error) return FromErrorEnvelope(*envelope, context, table);
+  if (http_status < 200 || http_status > 299) {
+    // A success envelope on a redirect or an error status is no success
+    // (docs/errors.md): the HTTP status decides, the RequestId still goes out.
+    Outcome outcome;
+    outcome.code = HttpStatusToCode(http_status);
+    outcome.message = absl::StrCat("upstream answered HTTP ", http_status,
+                                   " with a success envelope");
+    outcome.request_id = envelope->request_id;
+    return outcome;
+  }
   Outcome outcome;
   outcome.request_id = envelope->request_id;
   outcome.envelope = std::move(*envelope);

@@ -4,6 +4,7 @@
 #include "absl/strings/str_cat.h"
 #include "envelope/gateway/v1/json_api.pb.h"
 #include "gateway/envelope/outcome.h"
+#include "gateway/envelope/text_limits.h"
 #include "gateway/transcode/transcode.h"
 
 namespace envelope {
@@ -76,12 +77,14 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
   }
   std::unique_ptr<google::protobuf::Message> message(
       route.response_prototype->New());
-  absl::Status status = JsonValueToMessage(*envelope.response, message.get());
+  absl::Status status = JsonValueToMessage(envelope.response, message.get());
   if (!status.ok()) {
     result.code = absl::StatusCode::kInternal;
-    result.message = absl::StrCat("upstream response does not fit ",
-                                  route.method->output_type()->full_name(),
-                                  ": ", status.message());
+    result.message =
+        Truncated(absl::StrCat("upstream response does not fit ",
+                               route.method->output_type()->full_name(), ": ",
+                               status.message()),
+                  kMaxErrorMessage);
     return result;
   }
   message->SerializeToString(&result.payload);

@@ -7,12 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "envelope/gateway/v1/json_api.pb.h"
 #include "gateway/envelope/envelope.h"
+#include "gateway/json/json.h"
 #include "gateway/route/api_names.h"
 #include "gateway/route/call_attempts.h"
 #include "gateway/transcode/transcode.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
-#include "rapidjson/document.h"
 
 namespace envelope {
 namespace {
@@ -41,10 +41,11 @@ absl::StatusOr<ApiCall> UntypedCall(const std::string& payload) {
   call.action = request.action();
   call.region = request.region();
   call.body = request.params_json().empty() ? "{}" : request.params_json();
-  rapidjson::Document params;
-  params.Parse(call.body.data(), call.body.size());
-  if (params.HasParseError() || !params.IsObject()) {
-    return absl::InvalidArgumentError("params_json is not a JSON object");
+  // The same reader and rules as every other JSON input (docs/errors.md).
+  absl::StatusOr<json::Document> params = json::ParseObject(call.body);
+  if (!params.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("params_json is ", params.status().message()));
   }
   return call;
 }
@@ -63,6 +64,12 @@ absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
   call.action = route.action;
   call.endpoint = route.endpoint;
   MessageToJson(*request, &call.body);
+  // protobuf's C++ parser only logs a proto3 string that is not UTF-8; the
+  // API must not receive one (docs/errors.md, "Hostile input").
+  if (!simdjson::validate_utf8(call.body.data(), call.body.size())) {
+    return absl::InvalidArgumentError(
+        "request holds a string field that is not valid UTF-8");
+  }
   return call;
 }
 
@@ -159,7 +166,7 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
                    .domain = ErrorDomain(*route, api->service),
                    .retry_delay = options_.retry.rate_limit_backoff};
   setup.may_send_twice = retry_policy_.MaySendTwice(
-      api->action, !FindMemberText(api->body, "ClientToken").empty());
+      api->action, !json::FindMemberText(api->body, "ClientToken").empty());
   setup.api = *std::move(api);
   setup.api.must_not_repeat = !setup.may_send_twice;
   setup.table = &options_.status_table;

@@ -246,8 +246,58 @@ void AppendMessage(const Message& message, std::string* out) {
 
 }  // namespace json_internal
 
+namespace {
+
+// The length of the valid UTF-8 sequence at text[i], or 0 when there is none
+// (RFC 3629: no overlongs, no surrogates, nothing past U+10FFFF).
+size_t Utf8SequenceAt(absl::string_view text, size_t i) {
+  const auto byte = [&](size_t k) -> unsigned {
+    return i + k < text.size() ? static_cast<unsigned char>(text[i + k]) : 0;
+  };
+  const auto tail = [&](size_t k) { return (byte(k) & 0xC0) == 0x80; };
+  const unsigned b0 = byte(0);
+  if (b0 < 0x80) return 1;
+  if (b0 >= 0xC2 && b0 <= 0xDF) return tail(1) ? 2 : 0;
+  if (b0 >= 0xE0 && b0 <= 0xEF) {
+    const unsigned b1 = byte(1);
+    if ((b0 == 0xE0 && b1 < 0xA0) || (b0 == 0xED && b1 > 0x9F)) return 0;
+    return tail(1) && tail(2) ? 3 : 0;
+  }
+  if (b0 >= 0xF0 && b0 <= 0xF4) {
+    const unsigned b1 = byte(1);
+    if ((b0 == 0xF0 && b1 < 0x90) || (b0 == 0xF4 && b1 > 0x8F)) return 0;
+    return tail(1) && tail(2) && tail(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
 void AppendJsonString(absl::string_view text, std::string* out) {
-  json_internal::AppendString(text, out);
+  std::string repaired;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t n = Utf8SequenceAt(text, i);
+    if (n == 0) break;
+    i += n;
+  }
+  if (i == text.size()) {
+    json_internal::AppendString(text, out);
+    return;
+  }
+  // Not UTF-8: each byte that starts no valid sequence becomes U+FFFD.
+  repaired.assign(text.data(), i);
+  while (i < text.size()) {
+    const size_t n = Utf8SequenceAt(text, i);
+    if (n == 0) {
+      repaired.append("\xEF\xBF\xBD");
+      ++i;
+    } else {
+      repaired.append(text.data() + i, n);
+      i += n;
+    }
+  }
+  json_internal::AppendString(repaired, out);
 }
 
 void MessageToJson(const google::protobuf::Message& message, std::string* out) {

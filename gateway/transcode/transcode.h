@@ -5,8 +5,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "gateway/json/json.h"
 #include "google/protobuf/message.h"
-#include "rapidjson/document.h"
 
 namespace envelope {
 
@@ -14,7 +14,8 @@ namespace envelope {
 // members named by json_name (the API's spelling), 64-bit integers as JSON
 // numbers, unset fields not sent, JSON null = unset.
 
-// Appends `text` as a JSON string literal (quoted, escaped).
+// Appends `text` as a JSON string literal (quoted, escaped); bytes that are
+// not UTF-8 become U+FFFD, so the result is always valid JSON (for logs).
 void AppendJsonString(absl::string_view text, std::string* out);
 
 // Writes `message` as a JSON object to `out` (appended).
@@ -25,9 +26,12 @@ struct JsonReadStats {
   int unknown_members = 0;
 };
 
-// Reads a JSON object into `message`. Errors are INVALID_ARGUMENT naming the
-// member path: "InstanceSet[3].Placement.Zone: expected string, got number".
-absl::Status JsonValueToMessage(const rapidjson::Value& json,
+// Reads a JSON object (from json::Parse) into `message`. Errors are
+// INVALID_ARGUMENT naming the member path: "InstanceSet[3].Placement.Zone:
+// expected string, got number". Values no valid protobuf message can hold
+// are errors too (docs/errors.md, "Hostile input"): nesting deeper than 100
+// messages, a Timestamp or Duration out of range, a float out of range.
+absl::Status JsonValueToMessage(json::Element json,
                                 google::protobuf::Message* message,
                                 JsonReadStats* stats = nullptr);
 

@@ -51,9 +51,14 @@ void AppendDuration(const Message& m, std::string* out) {
   int64_t seconds = Int64(m, "seconds");
   int32_t nanos = Int32(m, "nanos");
   bool negative = seconds < 0 || nanos < 0;
+  // Magnitudes in unsigned arithmetic: negating INT64_MIN would overflow.
+  const uint64_t whole = seconds < 0 ? 0 - static_cast<uint64_t>(seconds)
+                                     : static_cast<uint64_t>(seconds);
+  const uint32_t fraction = nanos < 0 ? 0u - static_cast<uint32_t>(nanos)
+                                      : static_cast<uint32_t>(nanos);
   AppendString(
-      absl::StrCat(negative ? "-" : "", seconds < 0 ? -seconds : seconds,
-                   Fraction(nanos < 0 ? -nanos : nanos), "s"),
+      absl::StrCat(negative ? "-" : "", whole,
+                   Fraction(static_cast<int32_t>(fraction % 1000000000u)), "s"),
       out);
 }
 

@@ -226,7 +226,8 @@ TEST_F(GatewayTest, UntypedSuccessIsByteForByte) {
   envelope::gateway::v1::CallResponse response;
   ASSERT_TRUE(response.ParseFromString(result.response));
   std::string example = ExampleOutput("cvm/v20170312", "DescribeInstances");
-  EXPECT_EQ(response.response_json(), FindMemberText(example, "Response"));
+  EXPECT_EQ(response.response_json(),
+            json::FindMemberText(example, "Response"));
   EXPECT_FALSE(response.request_id().empty());
   EXPECT_EQ(Trailer(result, "x-tc-requestid"), response.request_id());
   rapidjson::Document requests = Requests();
@@ -385,12 +386,13 @@ TEST_F(GatewayTest, FaultsWithoutAnEnvelope) {
 }
 
 TEST_F(GatewayTest, TheCallersDeadlineBoundsTheUpstreamExchange) {
-  Rule(R"({"action":"DescribeZones","times":1,"delay_ms":3000})");
+  Rule(R"({"action":"DescribeZones","times":1,"delay_ms":20000})");
   absl::Time start = absl::Now();
   UnaryResult result =
       CallTyped(kDescribeZones, "{}", {}, absl::Milliseconds(500));
   EXPECT_EQ(result.status.error_code(), grpc::DEADLINE_EXCEEDED);
-  EXPECT_LT(absl::Now() - start, absl::Seconds(2.5));
+  // Long before the answer; the margin is for a loaded machine.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
 }
 
 TEST_F(GatewayTest, GatewaySideRefusals) {

@@ -18,7 +18,9 @@ TEST(ParseEnvelopeTest, Success) {
   EXPECT_EQ(envelope->request_id, "r-1");
   EXPECT_EQ(envelope->response_text,
             R"({"TotalCount": 9007199254740993, "RequestId": "r-1"})");
-  EXPECT_EQ((*envelope->response)["TotalCount"].GetUint64(), 9007199254740993u);
+  uint64_t total = 0;
+  ASSERT_FALSE(envelope->response["TotalCount"].get_uint64().get(total));
+  EXPECT_EQ(total, 9007199254740993u);
 }
 
 TEST(ParseEnvelopeTest, Failure) {
@@ -66,11 +68,11 @@ TEST(ParseEnvelopeTest, MalformedMessageNeverQuotesTheBody) {
 TEST(FindMemberTextTest, SkipsNestedValuesAndStrings) {
   std::string json =
       R"( { "A": {"Response": 1}, "B": "}\"Response", "Response" : [1, {"x": "]"}] } )";
-  EXPECT_EQ(FindMemberText(json, "Response"), R"([1, {"x": "]"}])");
-  EXPECT_EQ(FindMemberText(json, "B"), R"("}\"Response")");
-  EXPECT_EQ(FindMemberText(json, "Missing"), "");
-  EXPECT_EQ(FindMemberText(R"({"n": -1.5e3, "m": true})", "m"), "true");
-  EXPECT_EQ(FindMemberText(R"({"n": -1.5e3, "m": true})", "n"), "-1.5e3");
+  EXPECT_EQ(json::FindMemberText(json, "Response"), R"([1, {"x": "]"}])");
+  EXPECT_EQ(json::FindMemberText(json, "B"), R"("}\"Response")");
+  EXPECT_EQ(json::FindMemberText(json, "Missing"), "");
+  EXPECT_EQ(json::FindMemberText(R"({"n": -1.5e3, "m": true})", "m"), "true");
+  EXPECT_EQ(json::FindMemberText(R"({"n": -1.5e3, "m": true})", "n"), "-1.5e3");
 }
 
 class InterpretTest : public ::testing::Test {

@@ -182,8 +182,17 @@ TEST(WellKnownTypesTest, BadFormsNameThePath) {
     const char* error;
   } cases[] = {
       {R"({"created":"yesterday"})", "created: not an RFC 3339 timestamp"},
-      {R"({"timeout":"5m"})", "timeout: a duration ends with"},
+      {R"({"timeout":"5m"})", "timeout: not a duration like \"1.5s\""},
       {R"({"timeout":"x.5s"})", "timeout: not a duration"},
+      {R"({"timeout":"--5s"})", "timeout: not a duration"},
+      {R"({"timeout":"--9223372036854775808s"})", "timeout: not a duration"},
+      {R"({"timeout":"315576000001s"})", "timeout: not a duration"},
+      {R"({"timeout":"1.1234567891s"})", "timeout: not a duration"},
+      {R"({"timeout":"+5s"})", "timeout: not a duration"},
+      {R"({"created":"99999-01-01T00:00:00Z"})",
+       "created: not an RFC 3339 timestamp"},
+      {"{\"created\":\"2020-01-01T00:00:00Z\\u0000\"}",
+       "created: not an RFC 3339 timestamp"},
       {R"({"big":"nope"})", "big: expected an integer"},
       {R"({"detail":{"Zone":"z"}})", "detail: an Any needs a string \"@type\""},
       {R"({"detail":{"@type":"type.googleapis.com/no.Such"}})",

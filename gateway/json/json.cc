@@ -1,0 +1,224 @@
+#include "gateway/json/json.h"
+
+#include <vector>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+
+namespace envelope::json {
+namespace {
+
+using simdjson::dom::element_type;
+
+// Objects up to this many members are checked for a repeated name pairwise;
+// larger ones with a hash set.
+constexpr size_t kPairwiseLimit = 16;
+
+absl::Status NotJson(simdjson::error_code error, size_t size) {
+  const char* what = error == simdjson::DEPTH_ERROR
+                         ? "nested deeper than the limit"
+                         : simdjson::error_message(error);
+  return absl::InvalidArgumentError(
+      absl::StrCat("not JSON (", what, "; ", size, " bytes)"));
+}
+
+absl::Status RepeatedName(absl::string_view name) {
+  // The name is input: only its length, so no log or trailer sees its bytes.
+  return absl::InvalidArgumentError(
+      absl::StrCat("not JSON the gateway accepts (an object names a member "
+                   "twice, a name of ",
+                   name.size(), " bytes)"));
+}
+
+absl::Status CheckUniqueNames(simdjson::dom::object object) {
+  const size_t size = object.size();
+  if (size < 2) return absl::OkStatus();
+  if (size <= kPairwiseLimit) {
+    std::string_view names[kPairwiseLimit];
+    size_t n = 0;
+    for (auto field : object) {
+      for (size_t i = 0; i < n; ++i) {
+        if (names[i] == field.key) return RepeatedName(View(field.key));
+      }
+      names[n++] = field.key;
+    }
+    return absl::OkStatus();
+  }
+  absl::flat_hash_set<absl::string_view> seen;  // views into the tape
+  seen.reserve(size);
+  for (auto field : object) {
+    if (!seen.insert(View(field.key)).second) {
+      return RepeatedName(View(field.key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every object of the document, visited with an explicit stack (no
+// recursion, whatever the depth).
+absl::Status CheckAllObjects(Element root) {
+  std::vector<Element> pending = {root};
+  while (!pending.empty()) {
+    Element value = pending.back();
+    pending.pop_back();
+    if (value.type() == element_type::OBJECT) {
+      simdjson::dom::object object = ObjectOf(value);
+      absl::Status status = CheckUniqueNames(object);
+      if (!status.ok()) return status;
+      for (auto field : object) {
+        if (field.value.is_object() || field.value.is_array()) {
+          pending.push_back(field.value);
+        }
+      }
+    } else if (value.type() == element_type::ARRAY) {
+      for (Element item : ArrayOf(value)) {
+        if (item.is_object() || item.is_array()) pending.push_back(item);
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+size_t SkipSpace(absl::string_view s, size_t i) {
+  while (i < s.size() &&
+         (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) {
+    ++i;
+  }
+  return i;
+}
+
+// Index just past the string literal that starts at s[i] == '"'.
+size_t SkipString(absl::string_view s, size_t i) {
+  for (++i; i < s.size(); ++i) {
+    if (s[i] == '\\') {
+      ++i;
+    } else if (s[i] == '"') {
+      return i + 1;
+    }
+  }
+  return s.size();
+}
+
+// Index just past the JSON value that starts at s[i]; a counter, not
+// recursion, tracks the nesting.
+size_t SkipValue(absl::string_view s, size_t i) {
+  if (i >= s.size()) return i;
+  if (s[i] == '"') return SkipString(s, i);
+  if (s[i] != '{' && s[i] != '[') {
+    while (i < s.size() && s[i] != ',' && s[i] != '}' && s[i] != ']' &&
+           s[i] != ' ' && s[i] != '\n' && s[i] != '\r' && s[i] != '\t') {
+      ++i;
+    }
+    return i;
+  }
+  size_t depth = 0;
+  while (i < s.size()) {
+    char c = s[i];
+    if (c == '"') {
+      i = SkipString(s, i);
+      continue;
+    }
+    if (c == '{' || c == '[') ++depth;
+    if (c == '}' || c == ']') {
+      if (--depth == 0) return i + 1;
+    }
+    ++i;
+  }
+  return i;
+}
+
+// Whether the string literal `quoted` (quotes included) means `name`.
+bool NameIs(absl::string_view quoted, absl::string_view name) {
+  absl::string_view raw = quoted.substr(1, quoted.size() - 2);
+  if (raw.find('\\') == absl::string_view::npos) return raw == name;
+  // Escaped: let the parser unescape it (rare, so its cost does not matter).
+  simdjson::dom::parser parser;
+  std::string_view unescaped;
+  if (parser.parse(quoted.data(), quoted.size()).get(unescaped)) return false;
+  return View(unescaped) == name;
+}
+
+}  // namespace
+
+absl::StatusOr<Document> Parse(absl::string_view text) {
+  Document document;
+  document.parser_ = std::make_unique<simdjson::dom::parser>();
+  simdjson::error_code error =
+      document.parser_->allocate(text.size(), kMaxDepth);
+  if (!error) {
+    error =
+        document.parser_->parse(text.data(), text.size()).get(document.root_);
+  }
+  if (error) return NotJson(error, text.size());
+  absl::Status status = CheckAllObjects(document.root_);
+  if (!status.ok()) return status;
+  return document;
+}
+
+absl::StatusOr<Document> ParseObject(absl::string_view text) {
+  absl::StatusOr<Document> document = Parse(text);
+  if (document.ok() && !document->root().is_object()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("not a JSON object (a ", KindOf(document->root()), ")"));
+  }
+  return document;
+}
+
+std::optional<Element> Member(Element object, absl::string_view name) {
+  Element value;
+  if (!object.is_object() || object.at_key(StdView(name)).get(value)) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+absl::string_view StringMember(Element object, absl::string_view name) {
+  std::optional<Element> value = Member(object, name);
+  std::string_view text;
+  if (!value.has_value() || value->get_string().get(text)) return {};
+  return View(text);
+}
+
+const char* KindOf(Element value) {
+  switch (value.type()) {
+    case element_type::OBJECT:
+      return "object";
+    case element_type::ARRAY:
+      return "array";
+    case element_type::STRING:
+      return "string";
+    case element_type::INT64:
+    case element_type::UINT64:
+    case element_type::DOUBLE:
+      return "number";
+    case element_type::BOOL:
+      return "boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "value";
+}
+
+absl::string_view FindMemberText(absl::string_view text,
+                                 absl::string_view name) {
+  size_t i = SkipSpace(text, 0);
+  if (i >= text.size() || text[i] != '{') return {};
+  i = SkipSpace(text, i + 1);
+  while (i < text.size() && text[i] == '"') {
+    size_t key_end = SkipString(text, i);
+    absl::string_view quoted = text.substr(i, key_end - i);
+    i = SkipSpace(text, key_end);
+    if (i >= text.size() || text[i] != ':') return {};
+    i = SkipSpace(text, i + 1);
+    size_t value_end = SkipValue(text, i);
+    if (quoted.size() >= 2 && NameIs(quoted, name)) {
+      return text.substr(i, value_end - i);
+    }
+    i = SkipSpace(text, value_end);
+    if (i < text.size() && text[i] == ',') i = SkipSpace(text, i + 1);
+  }
+  return {};
+}
+
+}  // namespace envelope::json

@@ -1,0 +1,127 @@
+// File: json.h
+// -----------------------------------------------------------------------------
+//
+// The one JSON reader of the gateway. Every JSON input goes through it:
+// upstream envelopes, the untyped route's `params_json`, and the answers of
+// the metadata service and STS. It is simdjson's DOM parser (Debian's
+// libsimdjson-dev) with the rules of docs/errors.md ("Hostile input"):
+//
+//   * Nesting deeper than kMaxDepth is refused. simdjson's parser keeps its
+//     own stack, so no input depth turns into recursion on a thread's stack;
+//     code that walks a Document recursively is bounded by the same limit.
+//   * The whole text must be valid UTF-8; escapes must form valid code
+//     points (a lone surrogate "\udc00" is refused).
+//   * Numbers are correctly rounded (simdjson's exact number parsing). An
+//     integer beyond 64 bits or a number beyond double's range ("1e400") is
+//     refused rather than changed.
+//   * Member names are compared after unescaping ("Resp\u006fnse" is
+//     "Response"), and an object that names a member twice is refused, so no
+//     two readers of one body can disagree about which member they saw.
+//
+// Errors say what was wrong and where (a byte offset or a member), never the
+// text itself.
+
+#ifndef GATEWAY_JSON_JSON_H_
+#define GATEWAY_JSON_JSON_H_
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "simdjson.h"
+
+namespace envelope::json {
+
+// A JSON value inside a Document; valid while the Document lives.
+using Element = simdjson::dom::element;
+
+// The object or array `value` is, by value: a range-for over
+// `value.get_object().value_unsafe()` would iterate a reference into a
+// temporary that is gone. `value` must be of that type.
+inline simdjson::dom::object ObjectOf(Element value) {
+  return value.get_object().value_unsafe();
+}
+inline simdjson::dom::array ArrayOf(Element value) {
+  return value.get_array().value_unsafe();
+}
+
+// The deepest nesting of arrays and objects accepted. protobuf's decoders
+// stop at 100 nested messages; the transcoder enforces that separately.
+inline constexpr size_t kMaxDepth = 256;
+
+// simdjson speaks std::string_view; Debian's Abseil has a string_view of its
+// own. These convert without copying.
+inline absl::string_view View(std::string_view text) {
+  return absl::string_view(text.data(), text.size());
+}
+inline std::string_view StdView(absl::string_view text) {
+  return std::string_view(text.data(), text.size());
+}
+
+// A parsed JSON text. Movable; elements point into it.
+//
+// Example:
+//
+//   absl::StatusOr<json::Document> doc = json::Parse(R"({"a": [1, 2]})");
+//   if (!doc.ok()) return doc.status();
+//   json::Element a = doc->root()["a"];
+class Document {
+ public:
+  Element root() const { return root_; }
+
+ private:
+  friend absl::StatusOr<Document> Parse(absl::string_view text);
+  std::unique_ptr<simdjson::dom::parser> parser_;
+  Element root_;
+};
+
+// Parses `text` by the rules above. Errors are INVALID_ARGUMENT.
+//
+// Example:
+//
+//   absl::StatusOr<json::Document> doc = json::Parse(body);
+absl::StatusOr<Document> Parse(absl::string_view text);
+
+// As Parse, and the top-level value must be an object.
+//
+// Example:
+//
+//   absl::StatusOr<json::Document> params = json::ParseObject(params_json);
+absl::StatusOr<Document> ParseObject(absl::string_view text);
+
+// The member `name` of `object` (compared unescaped), or nullopt when there
+// is none or `object` is no object.
+//
+// Example:
+//
+//   std::optional<json::Element> code = json::Member(error, "Code");
+std::optional<Element> Member(Element object, absl::string_view name);
+
+// The member `name` of `object` when it is a string, else "".
+//
+// Example:
+//
+//   absl::string_view id = json::StringMember(response, "RequestId");
+absl::string_view StringMember(Element object, absl::string_view name);
+
+// "object", "array", "string", "number", "boolean" or "null".
+const char* KindOf(Element value);
+
+// The raw text of the top-level member `name` of the object `text`, exactly
+// as written, or empty when there is none. `text` must have passed Parse
+// (so each name is unique and the scan is sound); names are compared
+// unescaped.
+//
+// Example:
+//
+//   absl::string_view response = json::FindMemberText(body, "Response");
+absl::string_view FindMemberText(absl::string_view text,
+                                 absl::string_view name);
+
+}  // namespace envelope::json
+
+#endif  // GATEWAY_JSON_JSON_H_

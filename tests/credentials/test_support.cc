@@ -89,7 +89,7 @@ bool WaitFor(const std::function<bool()>& done, absl::Duration timeout) {
 
 std::unique_ptr<FakeCloud> FakeCloud::Start() {
   absl::StatusOr<std::unique_ptr<Process>> process =
-      Process::Start({PYTHON3, FAKE_CLOUD_PY}, {}, absl::Seconds(10));
+      Process::Start({PYTHON3, FAKE_CLOUD_PY});
   if (!process.ok()) {
     ADD_FAILURE() << process.status();
     return nullptr;

@@ -65,11 +65,14 @@ note "ok: a bad file is rejected with exit 2: $out"
 printf 'listen:\n  - 127.0.0.1:0\nadmin_listen: ""\nsigning: none\nendpoint: http://127.0.0.1:1\n' >"$tmp/listen.yaml"
 "$gateway" --config "$tmp/listen.yaml" >"$tmp/listen.out" 2>"$tmp/listen.err" &
 pid=$!
-for _ in $(seq 100); do
-  grep -q 'listening on' "$tmp/listen.out" 2>/dev/null && break
+# The "routing ..." line comes after every "listening on" line: once it is
+# there, all of them are. 60 s at most (a loaded machine can take seconds to
+# start the gateway); one that exits early is not waited for.
+for _ in $(seq 600); do
+  grep -q 'info: routing ' "$tmp/listen.err" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || break
   sleep 0.1
 done
-sleep 0.5
 kill -TERM "$pid" 2>/dev/null || true
 wait "$pid" || true
 pid=""

@@ -207,7 +207,9 @@ trap cleanup EXIT
 in_rootfs 65532:65532 /usr/local/bin/envelope-gateway "${run_args[@]}" >"$out_file" 2>"$err_file" &
 pid=$!
 address=""
-for _ in $(seq 100); do
+# 60 s at most: only a failing start waits that long, and a loaded machine
+# can take seconds.
+for _ in $(seq 600); do
   address=$(sed -n 's/^envelope-gateway listening on \(.*:[0-9][0-9]*\)$/\1/p' "$out_file" | tail -1)
   [ -n "$address" ] && break
   kill -0 "$pid" 2>/dev/null || break
@@ -215,7 +217,7 @@ for _ in $(seq 100); do
 done
 if [ -z "$address" ]; then
   cat "$out_file" "$err_file" >&2
-  fail "the gateway did not print 'envelope-gateway listening on HOST:PORT' within 10s in the root filesystem (args: ${run_args[*]})"
+  fail "the gateway did not print 'envelope-gateway listening on HOST:PORT' within 60s in the root filesystem (args: ${run_args[*]})"
 fi
 note "ok: started as 65532 on a read-only root: listening on $address"
 
@@ -230,7 +232,7 @@ esac
 
 if [ -n "$admin_port" ]; then
   admin_up=0
-  for _ in $(seq 50); do
+  for _ in $(seq 300); do  # as above: 30 s, for a loaded machine
     in_pod_net curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$admin_port/healthz" && { admin_up=1; break; }
     sleep 0.1
   done

@@ -25,6 +25,15 @@ free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("12
 h2_port=$(free_port)
 nghttpd -d "$work/docs" -v "$h2_port" "$work/ca/server.key" "$work/ca/server.pem" >"$work/nghttpd.log" 2>&1 &
 pids+=($!)
+# The first call must not come before nghttpd listens (a plain connect
+# negotiates nothing, so it is not counted below). 60 s at most: only a
+# failing start waits that long, a loaded machine may take seconds.
+listening=0
+for _ in $(seq 600); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$h2_port") 2>/dev/null; then listening=1; break; fi
+  sleep 0.1
+done
+[ "$listening" -eq 1 ] || { echo "http2_test: nghttpd did not listen" >&2; cat "$work/nghttpd.log" >&2; exit 1; }
 
 # start_gateway NAME FLAGS... ; sets $address. Not run in $(...): the pid
 # must reach the exit trap.
@@ -34,7 +43,7 @@ start_gateway() {
     --endpoint="https://localhost:$h2_port" --ca-file="$work/ca/ca.pem" \
     --max-attempts=1 "$@" >"$work/$name.out" 2>"$work/$name.err" &
   pids+=($!)
-  for _ in $(seq 100); do
+  for _ in $(seq 1200); do  # 60 s at most, as above
     if [ -s "$work/$name.out" ]; then
       address=$(head -1 "$work/$name.out" | awk '{print $NF}')
       return

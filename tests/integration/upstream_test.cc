@@ -597,13 +597,14 @@ class DeadlineTest : public UpstreamFixture {};
 
 TEST_F(DeadlineTest, DeadlineBoundsAnUpstreamThatDoesNotAnswer) {
   StartGatewayWith({"--max-attempts=3"});
-  control_->Rule(R"({"action":"DescribeInstances","delay_ms":3000})");
+  control_->Rule(R"({"action":"DescribeInstances","delay_ms":20000})");
   Timed t =
       TimedCall(channel_, kDescribeInstances, "", absl::Milliseconds(500));
   EXPECT_EQ(t.result.status.error_code(), grpc::DEADLINE_EXCEEDED)
       << Describe(t.result);
   EXPECT_GE(t.elapsed, absl::Milliseconds(450));
-  EXPECT_LT(t.elapsed, absl::Milliseconds(1500));
+  // Long before the answer; the margin is for a loaded machine.
+  EXPECT_LT(t.elapsed, absl::Seconds(10));
   EXPECT_EQ(control_->Count("DescribeInstances"), 1);
 }
 
@@ -618,7 +619,8 @@ TEST_F(DeadlineTest, DeadlineBoundsRetriesAndBackoff) {
   EXPECT_TRUE(t.result.status.error_code() == grpc::RESOURCE_EXHAUSTED ||
               t.result.status.error_code() == grpc::DEADLINE_EXCEEDED)
       << Describe(t.result);
-  EXPECT_LT(t.elapsed, absl::Milliseconds(2000));
+  // Far below the 10 attempts' backoff; the margin is for a loaded machine.
+  EXPECT_LT(t.elapsed, absl::Seconds(10));
   int n = control_->Count("DescribeInstances");
   EXPECT_GE(n, 1);
   EXPECT_LE(n, 3);
@@ -626,30 +628,33 @@ TEST_F(DeadlineTest, DeadlineBoundsRetriesAndBackoff) {
 
 TEST_F(DeadlineTest, DefaultTimeoutBoundsCallsWithoutDeadline) {
   StartGatewayWith({"--default-timeout=600ms"});
-  control_->Rule(R"({"action":"DescribeInstances","delay_ms":3000})");
+  control_->Rule(R"({"action":"DescribeInstances","delay_ms":20000})");
   absl::Time start = absl::Now();
   UnaryResult r =
       RawCall(channel_, kDescribeInstances, "", std::nullopt, std::nullopt);
   absl::Duration elapsed = absl::Now() - start;
   EXPECT_EQ(r.status.error_code(), grpc::DEADLINE_EXCEEDED) << Describe(r);
   EXPECT_GE(elapsed, absl::Milliseconds(550));
-  EXPECT_LT(elapsed, absl::Milliseconds(1600));
+  // Long before the answer; the margin is for a loaded machine.
+  EXPECT_LT(elapsed, absl::Seconds(10));
 }
 
 TEST_F(DeadlineTest, ClientCancelAbortsTheUpstreamRequest) {
   // One connection per host: if the cancelled call's upstream request kept
-  // running, the next call would wait behind it for the full 5 s delay.
+  // running, the next call would wait behind it for the full 20 s delay.
   StartGatewayWith({"--max-connections-per-host=1"});
   ASSERT_TRUE(CallUnary(channel_, kDescribeZones, "").status.ok());  // warm
   control_->Reset();
-  control_->Rule(R"({"action":"DescribeInstances","times":1,"delay_ms":5000})");
+  control_->Rule(
+      R"({"action":"DescribeInstances","times":1,"delay_ms":20000})");
   absl::Time start = absl::Now();
   UnaryResult cancelled = RawCall(channel_, kDescribeInstances, "",
                                   absl::Seconds(10), absl::Milliseconds(300));
   EXPECT_EQ(cancelled.status.error_code(), grpc::CANCELLED);
   Timed next = TimedCall(channel_, kDescribeZones);
   ASSERT_TRUE(next.result.status.ok()) << Describe(next.result);
-  EXPECT_LT(absl::Now() - start, absl::Milliseconds(3000));
+  // The margin below 20 s is for a loaded machine.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(10));
   EXPECT_EQ(control_->Count("DescribeInstances"), 1);
   // The connection that carried the cancelled request was closed: the next
   // call needed a new one.
@@ -670,14 +675,16 @@ class TlsTest : public ::testing::Test {
   }
   std::string port() const { return PortOf(emulator_->address()); }
 
-  // Waits until the emulator has counted a failed handshake.
+  // Waits until the emulator has counted a failed handshake (30 s at most:
+  // only a failing test waits that long).
   Control::Stats StatsAfterFailure() {
     Control::Stats s;
-    for (int i = 0; i < 50; ++i) {
+    absl::Time give_up = absl::Now() + absl::Seconds(30);
+    do {
       s = control_->EmulatorStats();
       if (s.tls_failures > 0) break;
       absl::SleepFor(absl::Milliseconds(50));
-    }
+    } while (absl::Now() < give_up);
     return s;
   }
 
@@ -1059,11 +1066,13 @@ TEST(CredentialsTest, CvmRoleFromTheMetadataServiceSignsAcceptedCalls) {
   ASSERT_NE(gateway, nullptr);
   auto channel = ChannelTo(*gateway);
   UnaryResult r;
-  for (int i = 0; i < 50; ++i) {  // the first fetch runs in the background
+  // The first fetch runs in the background: UNAVAILABLE until it is in.
+  absl::Time give_up = absl::Now() + absl::Seconds(30);
+  do {
     r = CallUnary(channel, kDescribeInstances, "", {}, absl::Seconds(5));
     if (r.status.error_code() != grpc::UNAVAILABLE) break;
     absl::SleepFor(absl::Milliseconds(100));
-  }
+  } while (absl::Now() < give_up);
   ASSERT_TRUE(r.status.ok()) << Describe(r);
   auto requests = control.Requests("DescribeInstances");
   ASSERT_GE(requests.size(), 1u);
@@ -1119,7 +1128,7 @@ TEST(CredentialsTest, SecretDirRotationIsPickedUpByTheRunningGateway) {
   // Polled every 300 ms (--secret-poll-interval); a `..data` swap is served
   // on the first poll that sees it.
   UnaryResult after;
-  while (absl::Now() - rotated < absl::Seconds(10)) {
+  while (absl::Now() - rotated < absl::Seconds(30)) {
     after = CallUnary(channel, kDescribeInstances, "", {}, absl::Seconds(5));
     if (after.status.ok()) break;
     absl::SleepFor(absl::Milliseconds(200));

@@ -69,7 +69,7 @@ class GrpcioClientTest(harness.GatewayFixture, unittest.TestCase):
         try:
             cls._generate()
             cls.emulator = harness.Emulator.start(
-                "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY, timeout=5)
+                "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY)
             cls.emulator_url = cls.emulator.url
             cls.gateway, cls.gateway_addr = start_gateway(cls.emulator_url)
             cls.channel = harness.open_channel(cls.gateway_addr)

@@ -37,7 +37,10 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 EMULATOR = os.path.join(REPO, "tools", "emulator", "emulator.py")
 PROTO_DIR = os.path.join(REPO, "proto")
 PYTHON = "/usr/bin/python3"  # the interpreter with grpcio and protobuf
-STARTUP_TIMEOUT = 10.0
+# For a first line or a ready channel: only a failing start waits this long,
+# and a loaded machine (a sandboxed Bazel run on two busy cores) can take
+# seconds to start a process.
+STARTUP_TIMEOUT = 60.0
 
 EMULATOR_LINE = r"emulator listening on (https?://127\.0\.0\.1:\d+)"
 GATEWAY_LINE = r"envelope-gateway listening on (127\.0\.0\.1:\d+|unix:\S+)"

@@ -20,7 +20,10 @@
 namespace envelope::admin_internal {
 namespace {
 
-constexpr int kBacklog = 128;
+// Room for a burst of connections between two turns of the admin loop: a
+// probe's SYN dropped from a full queue is retried only after a second.
+// The kernel lowers it to net.core.somaxconn.
+constexpr int kBacklog = 1024;
 
 absl::Status Errno(absl::string_view what, const std::string& address,
                    int error) {

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -36,15 +37,40 @@ constexpr size_t kMaxLingerBytes = 64 * 1024;
 // When accept fails for lack of descriptors or memory the listener stays
 // readable; pausing it keeps the loop from spinning.
 constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
+// Accepts per turn of the loop, so that a flood of connections cannot keep
+// the loop from serving the ones it has.
+constexpr int kAcceptsPerTurn = 64;
+// The smallest cap the descriptor limit may lower max_connections to.
+constexpr size_t kMinConnections = 16;
+
+// options.max_connections, but at most a quarter of the descriptors the
+// process may open: the rest are the gRPC side's and the upstream's.
+size_t ConnectionCap(int max_connections) {
+  size_t cap = static_cast<size_t>(max_connections);
+  rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
+      limit.rlim_cur != RLIM_INFINITY) {
+    cap = std::min(cap, std::max<size_t>(kMinConnections, limit.rlim_cur / 4));
+  }
+  return cap;
+}
 
 struct Connection {
   enum class State { kReading, kWriting, kLingering, kDone };
 
   explicit Connection(int fd, Clock::time_point deadline)
       : fd(fd), deadline(deadline) {}
-  ~Connection() { close(fd); }
+  ~Connection() { Close(); }
 
-  const int fd;
+  // At once, not when the loop drops the connection: an evicted
+  // connection's descriptor may be the one the next accept needs.
+  void Close() {
+    if (fd >= 0) close(fd);
+    fd = -1;
+    state = State::kDone;
+  }
+
+  int fd;
   State state = State::kReading;
   Clock::time_point deadline;
   std::string in;
@@ -64,6 +90,7 @@ class Loop {
         wake_fd_(wake_fd),
         routes_(routes),
         options_(options),
+        max_connections_(ConnectionCap(options.max_connections)),
         read_timeout_(absl::ToChronoNanoseconds(options.read_timeout)),
         write_timeout_(absl::ToChronoNanoseconds(options.write_timeout)) {}
 
@@ -72,8 +99,7 @@ class Loop {
     std::vector<pollfd> fds;
     while (true) {
       Clock::time_point now = Clock::now();
-      const bool accepting =
-          conns_.size() < max_connections() && now >= accept_paused_until_;
+      const bool accepting = Accepting(now);
       fds.clear();
       fds.push_back({.fd = wake_fd_, .events = POLLIN, .revents = 0});
       fds.push_back(
@@ -108,15 +134,38 @@ class Loop {
   }
 
  private:
-  size_t max_connections() const {
-    return static_cast<size_t>(options_.max_connections);
+  // Whether there is room for a connection, or one to make room by closing.
+  bool Room() const { return conns_.size() < max_connections_ || AnyReading(); }
+
+  bool AnyReading() const {
+    return std::any_of(conns_.begin(), conns_.end(), [](const auto& c) {
+      return c->state == Connection::State::kReading;
+    });
+  }
+
+  bool Accepting(Clock::time_point now) const {
+    return now >= accept_paused_until_ && Room();
+  }
+
+  // Closes the oldest connection that has not sent a whole request head
+  // (conns_ is in accept order). A connection past its head is answered
+  // within the write timeout and the linger, so it is left alone. False if
+  // there is none.
+  bool EvictOldestReading() {
+    for (const auto& c : conns_) {
+      if (c->state == Connection::State::kReading) {
+        c->Close();
+        return true;
+      }
+    }
+    return false;
   }
 
   // Until the earliest deadline, rounded up so a wake-up is never early.
   int TimeoutMs(Clock::time_point now) const {
     Clock::time_point next = Clock::time_point::max();
     for (const auto& c : conns_) next = std::min(next, c->deadline);
-    if (conns_.size() < max_connections() && accept_paused_until_ > now) {
+    if (accept_paused_until_ > now && Room()) {
       next = std::min(next, accept_paused_until_);
     }
     if (next == Clock::time_point::max()) return -1;
@@ -126,15 +175,27 @@ class Loop {
     return static_cast<int>(std::min<int64_t>(ms, 60'000));
   }
 
+  // Called when the listener is readable. Closed connections stay in conns_
+  // (kDone) until the end of the turn; `open` counts the others.
   void Accept(Clock::time_point now) {
-    while (conns_.size() < max_connections()) {
+    size_t open = conns_.size();
+    for (int i = 0; i < kAcceptsPerTurn; ++i) {
+      if (open >= max_connections_ && !AnyReading()) return;
       const int fd =
           accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd >= 0) {
         conns_.push_back(std::make_unique<Connection>(fd, now + read_timeout_));
+        // Over the cap: an older reader goes, since the new one is last.
+        if (++open > max_connections_ && EvictOldestReading()) --open;
         continue;
       }
       if (WouldBlock(errno)) return;
+      // Out of descriptors: a slow client's is worth less than a new
+      // connection, which may be a probe.
+      if ((errno == EMFILE || errno == ENFILE) && EvictOldestReading()) {
+        --open;
+        continue;
+      }
       // The peer gave up, or a network error Linux reports through accept:
       // that connection is gone, the next may be fine.
       if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
@@ -274,6 +335,7 @@ class Loop {
   const int wake_fd_;
   const std::map<std::string, AdminHandler>& routes_;
   const AdminServerOptions& options_;
+  const size_t max_connections_;
   const Clock::duration read_timeout_;
   const Clock::duration write_timeout_;
   Clock::time_point accept_paused_until_;

@@ -23,8 +23,12 @@ struct AdminResponse {
 using AdminHandler = std::function<AdminResponse()>;
 
 struct AdminServerOptions {
-  // Connections served at once; further ones wait in the listen backlog.
-  int max_connections = 16;
+  // Connections open at once, at most; lowered to a quarter of the
+  // process's descriptor limit (RLIMIT_NOFILE), which the gRPC side needs
+  // too. When it is reached, the oldest connection still sending its
+  // request head is closed to make room: a probe sends its head at once, so
+  // slow or idle clients can never keep it waiting.
+  int max_connections = 1024;
   // From accept to the end of the request head, however slowly it trickles
   // in (slowloris); then 408 and close.
   absl::Duration read_timeout = absl::Seconds(5);

@@ -21,6 +21,10 @@ struct GatewayConfig {
   std::vector<std::string> descriptor_sets;
   size_t max_request_bytes = 4 << 20;
   int max_in_flight = 1000;
+  int max_concurrent_streams = 100;  // per gRPC connection
+  // A call's request message must arrive this long after its headers; zero:
+  // no bound.
+  absl::Duration request_message_timeout = absl::Seconds(10);
   absl::Duration keepalive_time = absl::Minutes(5);
   absl::Duration keepalive_timeout = absl::Seconds(20);
   absl::Duration shutdown_grace = absl::Seconds(20);

@@ -424,6 +424,20 @@ std::vector<Option> BuildOptions() {
            "calls in flight at most; more get UNAVAILABLE",
            Number<int>(
                [](GatewayConfig & c) -> auto& { return c.max_in_flight; }, 1)),
+      Make("max_concurrent_streams", "N",
+           "streams one gRPC connection may have open at once (HTTP/2 "
+           "SETTINGS_MAX_CONCURRENT_STREAMS); clients queue calls beyond it",
+           Number<int>(
+               [](GatewayConfig & c) -> auto& {
+                 return c.max_concurrent_streams;
+               },
+               1)),
+      Make("request_message_timeout", "DURATION",
+           "how long a call may take to send its request message after its "
+           "headers (then DEADLINE_EXCEEDED); 0: no bound",
+           Duration([](GatewayConfig & c) -> auto& {
+             return c.request_message_timeout;
+           })),
       Make("keepalive_time", "DURATION",
            "gRPC keepalive ping interval towards idle clients", Duration([
            ](GatewayConfig & c) -> auto& { return c.keepalive_time; })),

@@ -3,8 +3,12 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/envelope/text_limits.h"
 
 namespace envelope {
 namespace {
@@ -37,35 +41,71 @@ bool ToString(const grpc::ByteBuffer& buffer, std::string* out) {
   return true;
 }
 
+// Ends `calls` (each holding a reference) with `code`, outside the lock:
+// ending a call may run its OnDone inline, which takes the lock.
+void EndEach(const std::vector<LiveCall*>& calls, absl::StatusCode code,
+             absl::string_view why) {
+  for (LiveCall* call : calls) {
+    call->Abort(code, why);
+    call->Unref();
+  }
+}
+
 class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
  public:
   CallReactor(grpc::GenericCallbackServerContext* context, FrontState* state)
       : context_(context), state_(state), start_(absl::Now()) {
-    state_->in_flight.fetch_add(1);
-    {
-      absl::MutexLock lock(&state_->live_mu);
-      state_->live.insert(this);
-    }
     if (state_->observer != nullptr) state_->observer->OnCallStart();
+    LiveCall* pushed_out = nullptr;
+    const bool entered = state_->Enter(this, &pushed_out);
+    if (pushed_out != nullptr) {
+      EndEach({pushed_out}, absl::StatusCode::kUnavailable,
+              "the gateway is at its limit of calls waiting for their request "
+              "message");
+    }
+    if (!entered) {
+      // Draining: its message would be refused anyway, and the drain should
+      // not wait for a caller to send it. gRPC holds the ending until the
+      // reactor is bound to the call.
+      End(Refusal(absl::StatusCode::kUnavailable,
+                  std::string(kShuttingDownMessage)));
+      Unref();  // no read, no dispatch
+      return;
+    }
     StartRead(&request_);
   }
 
   void OnReadDone(bool ok) override {
+    if (!state_->StopWaiting(this)) {
+      Unref();  // the request timer or the drain has ended the call
+      return;
+    }
     if (!ok) {
       End(Refusal(absl::StatusCode::kInvalidArgument,
                   "the call carried no request message"));
       Unref();  // no dispatch
       return;
     }
-    if (state_->draining.load()) {
+    // Only now does the call take a slot of the cap: streams that never
+    // send their message cannot starve the callers that do.
+    if (state_->in_flight.fetch_add(1) >= state_->max_in_flight) {
+      state_->in_flight.fetch_sub(1);
       End(Refusal(absl::StatusCode::kUnavailable,
-                  "the gateway is shutting down; retry on another instance"));
+                  "the gateway is at its limit of calls in flight"));
       Unref();
       return;
     }
-    if (state_->in_flight.load() > state_->max_in_flight) {
+    Phase waiting = Phase::kWaiting;
+    if (!phase_.compare_exchange_strong(waiting, Phase::kAdmitted)) {
+      state_->in_flight.fetch_sub(1);  // cancelled meanwhile: already ended
+      Unref();
+      return;
+    }
+    // Checked after the slot is taken: a drain that has begun either sees
+    // this call among those in flight or is seen here.
+    if (state_->draining.load()) {
       End(Refusal(absl::StatusCode::kUnavailable,
-                  "the gateway is at its limit of calls in flight"));
+                  std::string(kShuttingDownMessage)));
       Unref();
       return;
     }
@@ -95,31 +135,22 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
   // The caller went away, or the server is past its shutdown grace: end the
   // call now and abort its upstream work.
   void OnCancel() override {
+    const bool sent_nothing = phase_.load() == Phase::kWaiting;
     // gRPC cancels the call when its deadline passes too; say which.
     if (Deadline(*context_) <= absl::Now()) {
       Abort(absl::StatusCode::kDeadlineExceeded,
-            "the call's deadline passed before the upstream answered");
+            sent_nothing
+                ? "the call's deadline passed before its request message "
+                  "arrived"
+                : "the call's deadline passed before the upstream answered");
     } else {
       Abort(absl::StatusCode::kCancelled,
-            "call cancelled before the upstream answered");
+            sent_nothing ? "call cancelled before its request message arrived"
+                         : "call cancelled before the upstream answered");
     }
   }
 
-  void Abort(absl::string_view why) override {
-    Abort(absl::StatusCode::kUnavailable, why);
-  }
-
-  void OnWriteDone(bool ok) override {}
-  void OnDone() override {
-    {
-      absl::MutexLock lock(&state_->live_mu);
-      state_->live.erase(this);
-    }
-    Unref();
-  }
-
- private:
-  void Abort(absl::StatusCode code, absl::string_view why) {
+  void Abort(absl::StatusCode code, absl::string_view why) override {
     End(Refusal(code, std::string(why)));
     Dispatcher::Canceller cancel;
     {
@@ -129,6 +160,18 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     }
     if (cancel) std::move(cancel)();
   }
+
+  void OnWriteDone(bool ok) override {}
+  void OnDone() override {
+    state_->Leave(this);
+    Unref();
+  }
+
+ private:
+  // kWaiting: no request message yet, no slot of the cap. kAdmitted: holds a
+  // slot. kEnded: finished; whoever ends an admitted call gives the slot
+  // back, exactly once.
+  enum class Phase { kWaiting, kAdmitted, kEnded };
 
   static GrpcResult Refusal(absl::StatusCode code, std::string message) {
     GrpcResult result;
@@ -148,8 +191,8 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     }
   }
 
-  // Owners: gRPC (until OnDone), the dispatch (until its callback), and a
-  // drain while it aborts the call.
+  // Owners: gRPC (until OnDone), the read and then the dispatch (until its
+  // callback), and a drain or the request timer while it ends the call.
   void Ref() override { refs_.fetch_add(1); }
   void Unref() override {
     if (refs_.fetch_sub(1) == 1) delete this;
@@ -157,15 +200,20 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
 
   // Finishes the call with `result`; only the first ending counts.
   void End(GrpcResult result) {
-    if (finished_.exchange(true)) return;
+    const Phase before = phase_.exchange(Phase::kEnded);
+    if (before == Phase::kEnded) return;
     if (!result.request_id.empty()) {
-      context_->AddTrailingMetadata("x-tc-requestid", result.request_id);
+      // Upstream text: made valid, bounded metadata (docs/errors.md); gRPC
+      // aborts the process on a value that is not printable ASCII.
+      context_->AddTrailingMetadata("x-tc-requestid",
+                                    MetadataValue(result.request_id));
     }
     if (!result.error_code.empty()) {
-      context_->AddTrailingMetadata("x-tc-error-code", result.error_code);
+      context_->AddTrailingMetadata("x-tc-error-code",
+                                    MetadataValue(result.error_code));
     }
     Report(result);
-    state_->in_flight.fetch_sub(1);
+    if (before == Phase::kAdmitted) state_->in_flight.fetch_sub(1);
     if (result.code != absl::StatusCode::kOk) {
       Finish(grpc::Status(static_cast<grpc::StatusCode>(result.code),
                           result.message, result.details));
@@ -193,7 +241,7 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
   std::atomic<size_t> bytes_in_{0};  // the drain may report from another thread
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;
-  std::atomic<bool> finished_{false};
+  std::atomic<Phase> phase_{Phase::kWaiting};
   std::atomic<int> refs_{2};
   absl::Mutex cancel_mu_;
   bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
@@ -203,8 +251,6 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
 }  // namespace
 
 void FrontState::AbortAll(absl::string_view why) {
-  // Abort outside the lock: ending a call may run its OnDone inline, which
-  // takes the lock.
   std::vector<LiveCall*> calls;
   {
     absl::MutexLock lock(&live_mu);
@@ -213,10 +259,97 @@ void FrontState::AbortAll(absl::string_view why) {
       calls.push_back(call);
     }
   }
-  for (LiveCall* call : calls) {
-    call->Abort(why);
-    call->Unref();
+  EndEach(calls, absl::StatusCode::kUnavailable, why);
+}
+
+void FrontState::AbortWaiting(absl::string_view why) {
+  std::vector<LiveCall*> calls;
+  {
+    absl::MutexLock lock(&live_mu);
+    for (LiveCall* call : waiting) {
+      call->waiting = false;
+      call->Ref();
+      calls.push_back(call);
+    }
+    waiting.clear();
   }
+  EndEach(calls, absl::StatusCode::kUnavailable, why);
+}
+
+bool FrontState::Enter(LiveCall* call, LiveCall** pushed_out) {
+  absl::MutexLock lock(&live_mu);
+  live.insert(call);
+  // Read under the lock that AbortWaiting takes after setting it: a call
+  // either sees the drain or is in the list the drain empties.
+  if (draining.load()) return false;
+  call->waiting = true;
+  call->waiting_since = absl::Now();
+  call->waiting_pos = waiting.insert(waiting.end(), call);
+  if (waiting.size() == 1) timer_wake.Signal();
+  if (waiting.size() > max_waiting) {
+    LiveCall* oldest = waiting.front();
+    waiting.pop_front();
+    oldest->waiting = false;
+    oldest->Ref();
+    *pushed_out = oldest;
+  }
+  return true;
+}
+
+bool FrontState::StopWaiting(LiveCall* call) {
+  absl::MutexLock lock(&live_mu);
+  if (!call->waiting) return false;
+  call->waiting = false;
+  waiting.erase(call->waiting_pos);
+  return true;
+}
+
+void FrontState::Leave(LiveCall* call) {
+  absl::MutexLock lock(&live_mu);
+  live.erase(call);
+  if (call->waiting) {  // cancelled before its read completed
+    call->waiting = false;
+    waiting.erase(call->waiting_pos);
+  }
+}
+
+void FrontState::RunTimer() {
+  const std::string why =
+      absl::StrCat("the request message did not arrive within ",
+                   absl::FormatDuration(request_timeout));
+  std::vector<LiveCall*> expired;
+  while (true) {
+    {
+      absl::MutexLock lock(&live_mu);
+      while (!timer_stopping) {
+        if (waiting.empty()) {
+          timer_wake.Wait(&live_mu);
+          continue;
+        }
+        const absl::Time due = waiting.front()->waiting_since + request_timeout;
+        if (absl::Now() >= due) break;
+        timer_wake.WaitWithDeadline(&live_mu, due);
+      }
+      if (timer_stopping) return;
+      const absl::Time now = absl::Now();
+      while (!waiting.empty() &&
+             waiting.front()->waiting_since + request_timeout <= now) {
+        LiveCall* call = waiting.front();
+        waiting.pop_front();
+        call->waiting = false;
+        call->Ref();
+        expired.push_back(call);
+      }
+    }
+    EndEach(expired, absl::StatusCode::kDeadlineExceeded, why);
+    expired.clear();
+  }
+}
+
+void FrontState::StopTimer() {
+  absl::MutexLock lock(&live_mu);
+  timer_stopping = true;
+  timer_wake.Signal();
 }
 
 grpc::ServerGenericBidiReactor* NewCallReactor(

@@ -44,6 +44,11 @@ void SetChannelArguments(const ServerOptions& options,
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(
       GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  // Each open stream costs memory and a reactor; bound what one connection
+  // can hold. A client that opens more than it was told has its connection
+  // closed by gRPC.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS,
+                             options.max_concurrent_streams);
 }
 
 }  // namespace
@@ -56,6 +61,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   server->state_->dispatcher = dispatcher;
   server->state_->observer = observer;
   server->state_->max_in_flight = options.max_in_flight;
+  server->state_->request_timeout = options.request_timeout;
+  // Room for bursts of callers whose message is on its way; a bound on what
+  // callers that send nothing can make the gateway hold.
+  server->state_->max_waiting = 4 * static_cast<size_t>(options.max_in_flight);
   server->service_ = std::make_unique<Service>(server->state_.get());
   server->services_ = router->ServiceNames();
   server->reflection_ =
@@ -87,6 +96,10 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
           absl::StrCat("cannot listen on ", options.listen[i]));
     }
   }
+  if (options.request_timeout > absl::ZeroDuration()) {
+    FrontState* state = server->state_.get();
+    server->request_timer_ = std::thread([state] { state->RunTimer(); });
+  }
   server->SetHealth(true);
   return server;
 }
@@ -109,11 +122,19 @@ GatewayServer::~GatewayServer() {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
   }
+  // After the server: its calls are all done, none is left to time out.
+  if (request_timer_.joinable()) {
+    state_->StopTimer();
+    request_timer_.join();
+  }
 }
 
 void GatewayServer::StartDraining() {
   state_->draining.store(true);
   SetHealth(false);
+  // Calls that have not sent their request message hold no upstream work:
+  // end them now rather than let them wait out the grace.
+  state_->AbortWaiting(kShuttingDownMessage);
 }
 
 int GatewayServer::in_flight() const { return state_->in_flight.load(); }

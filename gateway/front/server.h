@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -20,8 +21,16 @@ struct ServerOptions {
   // gRPC listen addresses: "127.0.0.1:50051", "unix:/run/gw.sock".
   std::vector<std::string> listen = {"127.0.0.1:50051"};
   size_t max_request_bytes = 4 << 20;
-  // Calls in flight at most; beyond, UNAVAILABLE (SPEC §4).
+  // Calls in flight at most; beyond, UNAVAILABLE (SPEC §4). A call counts
+  // from the arrival of its request message to its end.
   int max_in_flight = 1000;
+  // Streams one connection may have open at once (HTTP/2
+  // SETTINGS_MAX_CONCURRENT_STREAMS): one caller cannot hold an unbounded
+  // share of the gateway. Well-behaved clients queue calls beyond it.
+  int max_concurrent_streams = 100;
+  // How long a call may take to deliver its request message after its
+  // headers; then DEADLINE_EXCEEDED. Zero: no bound.
+  absl::Duration request_timeout = absl::Seconds(10);
   absl::Duration keepalive_time = absl::Minutes(5);
   absl::Duration keepalive_timeout = absl::Seconds(20);
 };
@@ -93,6 +102,7 @@ class GatewayServer {
   std::unique_ptr<ReflectionServices> reflection_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<int> ports_;
+  std::thread request_timer_;  // FrontState::RunTimer
 };
 
 }  // namespace envelope

@@ -251,6 +251,8 @@ int Run(GatewayConfig config) {
   server_options.listen = config.listen;
   server_options.max_request_bytes = config.max_request_bytes;
   server_options.max_in_flight = config.max_in_flight;
+  server_options.max_concurrent_streams = config.max_concurrent_streams;
+  server_options.request_timeout = config.request_message_timeout;
   server_options.keepalive_time = config.keepalive_time;
   server_options.keepalive_timeout = config.keepalive_timeout;
   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(

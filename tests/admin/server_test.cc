@@ -228,25 +228,81 @@ TEST(AdminServerTest, IdleConnectionIsClosedSilently) {
   close(fd);
 }
 
-TEST(AdminServerTest, ConnectionLimitMakesOthersWait) {
+// A full server makes room for a new connection by closing the oldest one
+// still sending its head: a probe is never kept out by slow clients.
+TEST(AdminServerTest, FullServerClosesOldestSlowClient) {
   AdminServerOptions options;
   options.max_connections = 4;
+  options.read_timeout = absl::Seconds(60);
   auto server = StartOrDie("127.0.0.1:0", Routes(), options);
   ASSERT_NE(server, nullptr);
-  std::vector<int> idle;
+  std::vector<int> slow;
   for (int i = 0; i < 4; ++i) {
-    idle.push_back(ConnectTcp(server->port()));
-    ASSERT_GE(idle.back(), 0);
+    slow.push_back(ConnectTcp(server->port()));
+    ASSERT_GE(slow.back(), 0);
+    ASSERT_TRUE(SendAll(slow.back(), "GET /heal"));
   }
-  std::this_thread::sleep_for(milliseconds(100));  // all four accepted
+  // A server that let the probe wait for room would answer it only after
+  // the slow clients' 60 s deadline, long after Get gives up.
+  EXPECT_EQ(Get(server->port(), "/healthz").status, 200);
+  // The kernel queues connections in order, so the first is the oldest:
+  // closed, without an answer; the others keep their place.
+  std::string got;
+  EXPECT_TRUE(Drain(slow[0], milliseconds(30000), &got));
+  EXPECT_EQ(got, "");
+  for (size_t i = 1; i < slow.size(); ++i) {
+    EXPECT_FALSE(ClosedWithin(slow[i], milliseconds(100))) << i;
+  }
+  for (int fd : slow) close(fd);
+}
+
+// Connections past their head are being answered: they are not closed for
+// room, and a new one waits in the backlog until one of them ends.
+TEST(AdminServerTest, FullServerLetsResponsesFinish) {
+  const std::string big(32 << 20, 'm');  // more than the socket buffers hold
+  auto routes = Routes();
+  routes["/big"] = [&] { return AdminResponse{.body = big}; };
+  AdminServerOptions options;
+  options.max_connections = 2;
+  auto server = StartOrDie("127.0.0.1:0", routes, options);
+  ASSERT_NE(server, nullptr);
+  std::vector<int> readers;
+  for (int i = 0; i < 2; ++i) {
+    readers.push_back(ConnectTcp(server->port()));
+    ASSERT_GE(readers.back(), 0);
+    ASSERT_TRUE(SendAll(readers.back(), "GET /big HTTP/1.1\r\n\r\n"));
+    char first;  // the response has begun: the head was read
+    ASSERT_EQ(recv(readers.back(), &first, 1, 0), 1);
+  }
   const int waiting = ConnectTcp(server->port());  // the backlog takes it
   ASSERT_GE(waiting, 0);
   ASSERT_TRUE(SendAll(waiting, kGetHealthz));
   EXPECT_FALSE(ClosedWithin(waiting, milliseconds(300)));  // not served yet
-  close(idle[0]);
+  close(readers[0]);  // its response fails: room
   EXPECT_EQ(Parse(ReadUntilClosed(waiting)).status, 200);
   close(waiting);
-  for (size_t i = 1; i < idle.size(); ++i) close(idle[i]);
+  close(readers[1]);
+}
+
+// Slowloris: many clients that never finish their head, more than the cap.
+TEST(AdminServerTest, ProbesAnsweredWhileManyClientsDribble) {
+  AdminServerOptions options;
+  options.max_connections = 64;
+  options.read_timeout = absl::Seconds(60);
+  auto server = StartOrDie("127.0.0.1:0", Routes(), options);
+  ASSERT_NE(server, nullptr);
+  std::vector<int> slow;
+  for (int i = 0; i < 300; ++i) {
+    slow.push_back(ConnectTcp(server->port()));
+    ASSERT_GE(slow.back(), 0);
+    ASSERT_TRUE(SendAll(slow.back(), "GET /healthz HTTP/1.1\r\nX-Slow: "));
+  }
+  // Each answered long before the slow clients' 60 s deadline.
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(Get(server->port(), i % 2 ? "/healthz" : "/readyz").status,
+              i % 2 ? 200 : 503);
+  }
+  for (int fd : slow) close(fd);
 }
 
 TEST(AdminServerTest, ConcurrentProbes) {

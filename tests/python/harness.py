@@ -129,10 +129,16 @@ def _log_file(proc, suffix):
 
 def _drain(proc, stream, suffix="log"):
     """Keeps a child's pipe from filling up; stop_process joins and closes."""
+    lines = []  # also kept for the test: output_lines()
+    if not hasattr(proc, "captured"):
+        proc.captured = {}
+    proc.captured[suffix] = lines
+
     def run():
         sink = _log_file(proc, suffix)
         try:
             for line in stream:
+                lines.append(line)
                 if sink:
                     sink.write(line)
         except Exception:
@@ -145,6 +151,12 @@ def _drain(proc, stream, suffix="log"):
     if not hasattr(proc, "drainers"):
         proc.drainers = []
     proc.drainers.append(t)
+
+
+def output_lines(proc, suffix="out"):
+    """The lines a child started by start_process printed so far on stdout
+    ("out") or stderr ("err")."""
+    return list(getattr(proc, "captured", {}).get(suffix, ()))
 
 
 def _with_admin_port(argv):

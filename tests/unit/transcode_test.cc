@@ -239,3 +239,80 @@ TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {
 
 }  // namespace
 }  // namespace envelope
+
+namespace envelope {
+namespace {
+
+// `levels` arrays nested inside the ListValue field `list`.
+std::string NestedLists(int levels) {
+  return "{\"list\":" + std::string(levels, '[') + std::string(levels, ']') +
+         "}";
+}
+
+TEST(HostileJsonTest, EveryAcceptedNestingDecodesInStockProtobuf) {
+  // Read deeper and deeper until the reader refuses: everything it accepted
+  // must parse back with protobuf's default recursion limit.
+  int refused_at = 0;
+  for (int levels = 1; levels < 200 && refused_at == 0; ++levels) {
+    envelope::test::WellKnown message;
+    absl::Status status = JsonToMessage(NestedLists(levels), &message);
+    if (!status.ok()) {
+      EXPECT_NE(status.message().find("nested deeper than 100 messages"),
+                std::string::npos)
+          << status;
+      refused_at = levels;
+      break;
+    }
+    envelope::test::WellKnown back;
+    ASSERT_TRUE(back.ParseFromString(message.SerializeAsString()))
+        << "accepted " << levels << " levels that protobuf cannot decode";
+  }
+  // Each level is a ListValue and a Value: about 50 levels fit.
+  EXPECT_GT(refused_at, 45);
+  EXPECT_LT(refused_at, 55);
+}
+
+TEST(HostileJsonTest, DeepStructsAndMessagesEndInAnErrorNotACrash) {
+  std::string deep_struct = "{\"labels\":";
+  for (int i = 0; i < 100000; ++i) deep_struct += "{\"a\":";
+  envelope::test::WellKnown message;
+  EXPECT_FALSE(JsonToMessage(deep_struct, &message).ok());
+  std::string just_past = "{\"labels\":";
+  for (int i = 0; i < 120; ++i) just_past += "{\"a\":";
+  just_past += "1" + std::string(121, '}');
+  absl::Status status = JsonToMessage(just_past, &message);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("nested deeper"), std::string::npos)
+      << status;
+}
+
+TEST(HostileJsonTest, NumbersAndRanges) {
+  AllTypes message;
+  ASSERT_TRUE(JsonToMessage(R"({"Dbl":0e-261})", &message).ok());
+  EXPECT_EQ(message.dbl(), 0.0);
+  ASSERT_TRUE(
+      JsonToMessage(R"({"Dbl":8.0555555555555555555555555555510154277e-0332})",
+                    &message)
+          .ok());
+  EXPECT_EQ(message.dbl(), 0.0);
+  absl::Status status = JsonToMessage(R"({"Flt":1e300})", &message);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("out of range for float"), std::string::npos);
+}
+
+TEST(HostileJsonTest, ErrorsQuoteInputEscapedAndBounded) {
+  AllTypes message;
+  const std::string huge_key(100000, 'k');
+  absl::Status status =
+      JsonToMessage("{\"ById\":{\"" + huge_key + "\":\"y\"}}", &message);
+  ASSERT_FALSE(status.ok());
+  EXPECT_LT(status.message().size(), 600u);
+  status =
+      JsonToMessage("{\"Color\":\"\\u0000\\r\\n" + huge_key + "\"}", &message);
+  ASSERT_FALSE(status.ok());
+  EXPECT_LT(status.message().size(), 600u);
+  EXPECT_EQ(status.message().find('\n'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace envelope

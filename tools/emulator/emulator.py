@@ -15,6 +15,7 @@ Python 3 standard library only; see docs/emulator.md.
 """
 
 import argparse
+import base64
 import collections
 import datetime
 import hashlib
@@ -319,6 +320,14 @@ def _is_number(v):
     return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
+def _is_base64(v):
+    try:
+        base64.b64decode(v, validate=True)
+        return True
+    except ValueError:
+        return False
+
+
 # key -> (type check, description used in the 400 message)
 RULE_FIELDS = {
     "action": (lambda v: isinstance(v, str) and v != "", "a non-empty string (or \"*\")"),
@@ -327,8 +336,10 @@ RULE_FIELDS = {
                 "a string YYYY-MM-DD"),
     "error": (lambda v: isinstance(v, dict), "an object {\"Code\": ..., \"Message\": ...}"),
     "request_id": (lambda v: isinstance(v, str) and v != "", "a non-empty string"),
-    "status": (lambda v: _is_int(v) and 100 <= v <= 599, "an integer HTTP status 100..599"),
+    # Any three-digit status: a hostile upstream may send one no RFC names.
+    "status": (lambda v: _is_int(v) and 100 <= v <= 999, "an integer HTTP status 100..999"),
     "body": (lambda v: isinstance(v, str), "a string"),
+    "body_base64": (lambda v: isinstance(v, str) and _is_base64(v), "a base64 string"),
     "response": (lambda v: isinstance(v, dict), "an object"),
     "headers": (lambda v: isinstance(v, dict) and all(
         isinstance(k, str) and re.fullmatch(r"[A-Za-z0-9-]+", k) and isinstance(x, str)
@@ -802,6 +813,8 @@ class Handler(BaseHTTPRequestHandler):
         extra = {k: v for k, v in rule.get("headers", {}).items() if k.lower() != "content-type"}
         ctype = next((v for k, v in rule.get("headers", {}).items() if k.lower() == "content-type"),
                      JSON_CONTENT_TYPE)
+        if "body_base64" in rule:  # any bytes, invalid UTF-8 included
+            return status, base64.b64decode(rule["body_base64"]), ctype, extra, None
         if "body" in rule:
             return status, rule["body"].encode("utf-8"), ctype, extra, None
         if "error" in rule:

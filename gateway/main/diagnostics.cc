@@ -4,6 +4,8 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
+#include "google/protobuf/stubs/logging.h"
 #include "grpc/support/log.h"
 
 namespace envelope {
@@ -17,8 +19,11 @@ Diagnostics::Diagnostics(absl::string_view level)
 void Diagnostics::Write(int level, absl::string_view name,
                         absl::string_view text) const {
   if (level < threshold_) return;
-  // One write per line, so lines of several threads never interleave.
-  std::string line = absl::StrCat("envelope-gateway: ", name, ": ", text, "\n");
+  // One write per line, so lines of several threads never interleave; a
+  // line break inside the text would start a line of another form.
+  std::string line = absl::StrCat(
+      "envelope-gateway: ", name, ": ",
+      absl::StrReplaceAll(text, {{"\n", "\\n"}, {"\r", "\\r"}}), "\n");
   fwrite(line.data(), 1, line.size(), stderr);
 }
 
@@ -42,11 +47,31 @@ void WriteGrpcLog(gpr_log_func_args* args) {
   }
 }
 
+// protobuf logs, e.g., a proto3 string that is not UTF-8 in a request it
+// parses ("[libprotobuf ERROR ...]" on stderr by default).
+void WriteProtobufLog(google::protobuf::LogLevel level, const char* filename,
+                      int line, const std::string& message) {
+  const Diagnostics* log = grpc_log_target.load();
+  if (log == nullptr) return;
+  std::string text = absl::StrCat("protobuf: ", message);
+  switch (level) {
+    case google::protobuf::LOGLEVEL_INFO:
+      log->Info(text);
+      break;
+    case google::protobuf::LOGLEVEL_WARNING:
+      log->Warning(text);
+      break;
+    default:
+      log->Error(text);
+  }
+}
+
 }  // namespace
 
 void RouteGrpcLogs(const Diagnostics& log) {
   grpc_log_target = new Diagnostics(log);  // never freed, on purpose
   gpr_set_log_function(WriteGrpcLog);
+  google::protobuf::SetLogHandler(WriteProtobufLog);
 }
 
 }  // namespace envelope

@@ -23,10 +23,10 @@ class Diagnostics {
   int threshold_;
 };
 
-// From now on, gRPC's own log lines go through a copy of `log`
-// ("envelope-gateway: error: grpc: ..."), so that every stderr line has the
-// same form. The copy lives to the end of the process: gRPC's threads may
-// log until then.
+// From now on, gRPC's and protobuf's own log lines go through a copy of
+// `log` ("envelope-gateway: error: grpc: ...", "... protobuf: ..."), so that
+// every stderr line has the same form. The copy lives to the end of the
+// process: gRPC's threads may log until then.
 void RouteGrpcLogs(const Diagnostics& log);
 
 }  // namespace envelope

@@ -242,6 +242,18 @@ class HostileUpstreamTest(harness.GatewayFixture, unittest.TestCase):
             self.assertEqual(got, C.INVALID_ARGUMENT, params[:20])
             self.assertIn("params_json", err.details())
 
+    def test_invalid_utf8_in_a_typed_request_is_invalid_argument(self):
+        call = self.channel.unary_unary(
+            "/tencentcloud.cvm.v20170312.Cvm/DescribeInstances",
+            request_serializer=lambda raw: raw,
+            response_deserializer=cvm_pb2.DescribeInstancesResponse.FromString)
+        # InstanceIds (field 1, a string) = "ins-\xff": not UTF-8.
+        got, _, _, err = self._invoke(call, b"\x0a\x05ins-\xff")
+        self.assertEqual(got, C.INVALID_ARGUMENT)
+        # protobuf's complaint goes through the gateway's diagnostics.
+        for line in harness.output_lines(self.gateway, "err"):
+            self.assertTrue(line.startswith("envelope-gateway: "), line)
+
     def test_zz_gateway_survived_and_access_log_is_json(self):
         # Runs last (by name): the gateway is still serving, and each access
         # log line it wrote for the cases above is one JSON object.

@@ -186,7 +186,7 @@ void CheckEquivalent(const Input& input) {
         diff);
   }
   std::string ours_json;
-  envelope::MessageToJson(*ours, &ours_json);
+  (void)envelope::MessageToJson(*ours, &ours_json);
   std::unique_ptr<Message> ours_back(input.prototype->New());
   absl::Status status = envelope::JsonToMessage(ours_json, ours_back.get());
   if (!status.ok() || !util::MessageDifferencer::Equals(*ours, *ours_back)) {
@@ -232,7 +232,7 @@ void BM_ProtoToJsonOurs(benchmark::State& state, const Input* input) {
   std::unique_ptr<Message> message = OursParse(*input);
   for (auto _ : state) {
     std::string out;
-    envelope::MessageToJson(*message, &out);
+    (void)envelope::MessageToJson(*message, &out);
     benchmark::DoNotOptimize(out.data());
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *

@@ -23,6 +23,10 @@ absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes) {
 
 std::string Truncated(absl::string_view text, size_t max_bytes) {
   if (text.size() <= max_bytes) return std::string(text);
+  // No room for the marker: a plain cut, still within the bound.
+  if (max_bytes <= kTruncatedMarker.size()) {
+    return std::string(Utf8Prefix(text, max_bytes));
+  }
   const size_t room = max_bytes > kTruncatedMarker.size()
                           ? max_bytes - kTruncatedMarker.size()
                           : 0;

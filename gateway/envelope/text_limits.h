@@ -38,7 +38,8 @@ inline constexpr size_t kMaxErrorMessage = 512;
 absl::string_view Utf8Prefix(absl::string_view text, size_t max_bytes);
 
 // `text` when it fits in `max_bytes`; else a UTF-8-safe prefix followed by
-// kTruncatedMarker, the whole at most `max_bytes` bytes.
+// kTruncatedMarker, the whole at most `max_bytes` bytes (just the prefix when
+// the marker does not fit).
 //
 // Example:
 //

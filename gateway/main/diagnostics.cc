@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_replace.h"
 #include "google/protobuf/stubs/logging.h"
 #include "grpc/support/log.h"
 
@@ -19,11 +18,18 @@ Diagnostics::Diagnostics(absl::string_view level)
 void Diagnostics::Write(int level, absl::string_view name,
                         absl::string_view text) const {
   if (level < threshold_) return;
-  // One write per line, so lines of several threads never interleave; a
-  // line break inside the text would start a line of another form.
-  std::string line = absl::StrCat(
-      "envelope-gateway: ", name, ": ",
-      absl::StrReplaceAll(text, {{"\n", "\\n"}, {"\r", "\\r"}}), "\n");
+  // One write per line, so lines of several threads never interleave;
+  // control characters (a line break would start a line of another form, an
+  // escape sequence would drive a terminal) are written as \xNN.
+  std::string line = absl::StrCat("envelope-gateway: ", name, ": ");
+  for (char c : text) {
+    if ((c >= 0 && c < 0x20) || c == 0x7F) {
+      absl::StrAppend(&line, "\\x", absl::Hex(c, absl::kZeroPad2));
+    } else {
+      line.push_back(c);
+    }
+  }
+  line.push_back('\n');
   fwrite(line.data(), 1, line.size(), stderr);
 }
 

@@ -63,7 +63,8 @@ absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
   call.version = route.version;
   call.action = route.action;
   call.endpoint = route.endpoint;
-  MessageToJson(*request, &call.body);
+  absl::Status written = MessageToJson(*request, &call.body);
+  if (!written.ok()) return written;
   // protobuf's C++ parser only logs a proto3 string that is not UTF-8; the
   // API must not receive one (docs/errors.md, "Hostile input").
   if (!simdjson::validate_utf8(call.body.data(), call.body.size())) {
@@ -71,6 +72,13 @@ absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
         "request holds a string field that is not valid UTF-8");
   }
   return call;
+}
+
+// Whether the body carries a ClientToken the API deduplicates with: a
+// non-empty string (`""`, `null` or a number is none).
+bool HasClientToken(absl::string_view body) {
+  absl::string_view token = json::FindMemberText(body, "ClientToken");
+  return token.size() > 2 && token.front() == '"';
 }
 
 // PERMISSION_DENIED in the gateway's own domain (SPEC §4), with the details
@@ -165,8 +173,8 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
                    .language = api->language,
                    .domain = ErrorDomain(*route, api->service),
                    .retry_delay = options_.retry.rate_limit_backoff};
-  setup.may_send_twice = retry_policy_.MaySendTwice(
-      api->action, !json::FindMemberText(api->body, "ClientToken").empty());
+  setup.may_send_twice =
+      retry_policy_.MaySendTwice(api->action, HasClientToken(api->body));
   setup.api = *std::move(api);
   setup.api.must_not_repeat = !setup.may_send_twice;
   setup.table = &options_.status_table;

@@ -51,6 +51,12 @@ bool AppendWellKnown(const google::protobuf::Message& message,
 
 bool IsWellKnown(const google::protobuf::Descriptor* descriptor);
 
+// google.protobuf.Any values nested inside each other that are written out;
+// a deeper one is written as {"@type"} alone and TakeAnyTooDeep() says so.
+inline constexpr int kMaxAnyNesting = 8;
+// Whether an Any went past kMaxAnyNesting since the last call (this thread).
+bool TakeAnyTooDeep();
+
 // "foo_bar.baz" <-> "fooBar.baz", for FieldMask paths.
 std::string SnakeToCamel(absl::string_view path);
 std::string CamelToSnake(absl::string_view path);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
@@ -65,6 +66,33 @@ bool IsNumber(Element v) {
          t == element_type::DOUBLE;
 }
 
+// The JSON number grammar (RFC 8259): what a quoted number may hold besides
+// "NaN" and "Infinity" (SimpleAtod alone would take " +5 " and "inf").
+bool IsJsonNumber(absl::string_view s) {
+  size_t i = 0;
+  const auto digits = [&] {
+    const size_t start = i;
+    while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
 // Input quoted in an error message: escaped and bounded, so that a huge or
 // binary value cannot make the status too big for a client's metadata.
 std::string Quoted(absl::string_view text) {
@@ -79,6 +107,40 @@ absl::string_view StringOf(Element v) {
   return json::View(v.get_string().value_unsafe());
 }
 double DoubleOf(Element v) { return v.get_double().value_unsafe(); }
+
+// The fields (and oneofs) an object has set so far. Member names are unique
+// (json::Parse), but a field has two names (json_name and name) and a oneof
+// several fields: a second one would make the last win silently, where
+// another reader might take the first.
+class SeenFields {
+ public:
+  explicit SeenFields(const Descriptor* descriptor)
+      : fields_((descriptor->field_count() + 63) / 64),
+        oneofs_((descriptor->oneof_decl_count() + 63) / 64) {}
+
+  // Null when `field` is new; else what is wrong.
+  const char* Add(const FieldDescriptor* field) {
+    if (!Set(fields_, field->index())) return "the field is named twice";
+    const google::protobuf::OneofDescriptor* oneof =
+        field->real_containing_oneof();
+    if (oneof != nullptr && !Set(oneofs_, oneof->index())) {
+      return "a second member of the same oneof";
+    }
+    return nullptr;
+  }
+
+ private:
+  using Bits = absl::InlinedVector<uint64_t, 2>;
+  // False when bit `i` was set already.
+  static bool Set(Bits& bits, int i) {
+    const uint64_t bit = uint64_t{1} << (i % 64);
+    if (bits[i / 64] & bit) return false;
+    bits[i / 64] |= bit;
+    return true;
+  }
+  Bits fields_;
+  Bits oneofs_;
+};
 
 class Reader {
  public:
@@ -106,7 +168,9 @@ class Reader {
       return ReadWellKnown(json, message);
     }
     if (!json.is_object()) return Mismatch("object", json);
-    const FieldIndex& index = IndexOf(message->GetDescriptor());
+    const Descriptor* descriptor = message->GetDescriptor();
+    const FieldIndex& index = IndexOf(descriptor);
+    SeenFields seen(descriptor);
     for (auto member : json::ObjectOf(json)) {
       absl::string_view name = json::View(member.key);
       if (skip_type && name == "@type") continue;
@@ -119,6 +183,7 @@ class Reader {
         continue;  // null = unset
       }
       path_.push_back({.member = name});
+      if (const char* again = seen.Add(it->second)) return Error(again);
       absl::Status status = ReadField(member.value, it->second, message);
       if (!status.ok()) return status;
       path_.pop_back();
@@ -294,7 +359,7 @@ class Reader {
     // "9007199254740993e0" as ...992: the value changed).
     double d = DoubleOf(json);
     constexpr double kExact = 2147483648.0;  // 2^31
-    if (std::trunc(d) != d || d >= kExact || d <= -kExact) {
+    if (std::trunc(d) != d || d >= kExact || d < -kExact) {
       return Error(absl::StrCat("expected an exact integer, got ", d));
     }
     if (d < static_cast<double>(std::numeric_limits<T>::min()) ||
@@ -318,7 +383,8 @@ class Reader {
         *out = std::numeric_limits<double>::infinity();
       } else if (s == "-Infinity") {
         *out = -std::numeric_limits<double>::infinity();
-      } else if (!absl::SimpleAtod(s, out)) {
+      } else if (!IsJsonNumber(s) || !absl::SimpleAtod(s, out) ||
+                 !std::isfinite(*out)) {
         return Error("expected a number, got a string that is not one");
       }
       return absl::OkStatus();

@@ -300,10 +300,17 @@ void AppendJsonString(absl::string_view text, std::string* out) {
   json_internal::AppendString(repaired, out);
 }
 
-void MessageToJson(const google::protobuf::Message& message, std::string* out) {
+absl::Status MessageToJson(const google::protobuf::Message& message,
+                           std::string* out) {
   // Most responses are a few KiB; growing from empty costs several copies.
   if (out->capacity() - out->size() < 4096) out->reserve(out->size() + 4096);
   json_internal::AppendMessage(message, out);
+  if (json_internal::TakeAnyTooDeep()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("google.protobuf.Any nested deeper than ",
+                     json_internal::kMaxAnyNesting));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace envelope

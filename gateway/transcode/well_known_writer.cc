@@ -1,5 +1,6 @@
 // proto3 JSON of the well-known types, for hand-written protos that use them.
 #include <memory>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -119,26 +120,46 @@ void AppendValue(const Message& m, std::string* out) {
   }
 }
 
+// Any values nested inside Any values being written on this thread, and
+// whether one went past kMaxAnyNesting (MessageToJson then fails). Each level
+// parses its value anew, with protobuf's recursion budget anew and a copy of
+// everything below it, so depth must be bounded here.
+thread_local int any_nesting = 0;
+thread_local bool any_too_deep = false;
+
+void AppendTypeOnly(const std::string& url, std::string* out) {
+  out->append("{\"@type\":");
+  AppendString(url, out);
+  out->append("}");
+}
+
 // {"@type": url, ...members} or, for a well-known type, {"@type", "value"}.
 void AppendAny(const Message& m, std::string* out) {
   const Reflection* r = m.GetReflection();
   std::string url = r->GetString(m, Field(m, "type_url"));
-  std::string bytes = r->GetString(m, Field(m, "value"));
   std::string name = url.substr(url.rfind('/') + 1);
   const Descriptor* type =
       m.GetDescriptor()->file()->pool()->FindMessageTypeByName(name);
   if (type == nullptr) {
     // Unknown type: keep what can be kept rather than fail the whole call.
-    out->append("{\"@type\":");
-    AppendString(url, out);
-    out->append("}");
+    AppendTypeOnly(url, out);
     return;
   }
+  if (any_nesting >= kMaxAnyNesting) {
+    any_too_deep = true;
+    AppendTypeOnly(url, out);
+    return;
+  }
+  std::string scratch;
+  const std::string& bytes =
+      r->GetStringReference(m, Field(m, "value"), &scratch);
   google::protobuf::DynamicMessageFactory factory;
   std::unique_ptr<Message> inner(factory.GetPrototype(type)->New());
   inner->ParseFromString(bytes);
+  ++any_nesting;
   std::string body;
   AppendMessage(*inner, &body);
+  --any_nesting;
   out->append("{\"@type\":");
   AppendString(url, out);
   if (IsWellKnown(type)) {
@@ -203,6 +224,8 @@ std::string CamelToSnake(absl::string_view path) {
   }
   return out;
 }
+
+bool TakeAnyTooDeep() { return std::exchange(any_too_deep, false); }
 
 bool AppendWellKnown(const Message& message, std::string* out) {
   const Descriptor* d = message.GetDescriptor();

@@ -411,7 +411,7 @@ std::vector<std::string> RoundTrip(Node response, const Message& prototype) {
         absl::StrCat(stats.unknown_members, " member(s) counted unknown"));
   }
   std::string json;
-  MessageToJson(*message, &json);
+  (void)MessageToJson(*message, &json);
   Parsed back;
   if (!ParseBoth(json, &back)) {
     problems.push_back("MessageToJson wrote no JSON: " + back.error);
@@ -575,7 +575,7 @@ std::string ReadEdge(const Router& router, const Edge& e) {
   absl::Status status = JsonToMessage(json, message.get());
   if (!status.ok()) return "error";
   std::string out;
-  MessageToJson(*message, &out);
+  (void)MessageToJson(*message, &out);
   Parsed back;
   if (!ParseBoth(out, &back)) return "MessageToJson wrote no JSON: " + out;
   std::optional<Node> g = Member(Node{&back.typed, &back.raw}, e.member);
@@ -683,7 +683,7 @@ TEST_F(TranscodeEdges, WriterKeepsValues) {
     for (const auto& s : strings)
       m->GetReflection()->AddString(m.get(), ids, s);
     std::string json;
-    MessageToJson(*m, &json);
+    (void)MessageToJson(*m, &json);
     Parsed back;
     ASSERT_TRUE(ParseBoth(json, &back)) << json;
     Node root{&back.typed, &back.raw};

@@ -183,7 +183,7 @@ TEST_F(GatewayTest, TypedSuccessCarriesTheResponseAndRequestId) {
       route->response_prototype->New());
   ASSERT_TRUE(response->ParseFromString(result.response));
   std::string json;
-  MessageToJson(*response, &json);
+  (void)MessageToJson(*response, &json);
   rapidjson::Document got, want;
   got.Parse(json.c_str());
   want.Parse(ExampleOutput("cvm/v20170312", "DescribeZones").c_str());

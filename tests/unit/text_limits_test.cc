@@ -20,6 +20,7 @@ TEST(TruncatedTest, BoundedWithMarker) {
   const std::string cut = Truncated(std::string(1000, 'x'), 20);
   EXPECT_EQ(cut, "xxxxxx...(truncated)");
   EXPECT_EQ(cut.size(), 20u);
+  EXPECT_EQ(Truncated(std::string(100, 'x'), 5), "xxxxx");
 }
 
 TEST(MetadataValueTest, PrintableAsciiOnlyAndBounded) {

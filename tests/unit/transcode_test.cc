@@ -2,6 +2,8 @@
 
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/router.h"
+#include "google/protobuf/any.pb.h"
+#include "google/protobuf/duration.pb.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "tests/protos/test_types.pb.h"
@@ -21,12 +23,12 @@ bool SameJson(const std::string& a, const std::string& b) {
 TEST(MessageToJsonTest, UnsetFieldsAreNotSent) {
   AllTypes message;
   std::string json;
-  MessageToJson(message, &json);
+  ASSERT_TRUE(MessageToJson(message, &json).ok());
   EXPECT_EQ(json, "{}");
   message.set_i32(0);  // optional: set to zero is sent
   message.set_plain("");
   json.clear();
-  MessageToJson(message, &json);
+  ASSERT_TRUE(MessageToJson(message, &json).ok());
   EXPECT_EQ(json, R"({"I32":0})");
 }
 
@@ -38,7 +40,7 @@ TEST(MessageToJsonTest, ApiNamesAnd64BitNumbers) {
   message.mutable_placement()->set_zone("ap-guangzhou-3");
   message.mutable_placement()->set_project_id(0);
   std::string json;
-  MessageToJson(message, &json);
+  ASSERT_TRUE(MessageToJson(message, &json).ok());
   EXPECT_EQ(
       json,
       R"({"I64":-9223372036854775808,"U64":18446744073709551615,)"
@@ -56,7 +58,7 @@ TEST(MessageToJsonTest, ScalarsEnumsBytesMapsAndEscapes) {
   (*message.mutable_counts())["k"] = 7;
   (*message.mutable_by_id())[3] = "three";
   std::string json;
-  MessageToJson(message, &json);
+  ASSERT_TRUE(MessageToJson(message, &json).ok());
   EXPECT_TRUE(SameJson(
       json, R"({"Dbl":0.1,"Flt":1.5,"Flag":false,)"
             R"("Text":"a\"b\\c\n\u0001未命名","Blob":"AP8=",)"
@@ -81,7 +83,7 @@ TEST(JsonToMessageTest, RoundTripsEveryShape) {
   EXPECT_EQ(message.blob(), std::string("\x00\xff", 2));
   EXPECT_EQ(message.by_id().at(7), "seven");
   std::string back;
-  MessageToJson(message, &back);
+  ASSERT_TRUE(MessageToJson(message, &back).ok());
   EXPECT_TRUE(SameJson(json, back)) << back;
 }
 
@@ -165,7 +167,7 @@ TEST(WellKnownTypesTest, RoundTripInProto3JsonForms) {
   EXPECT_EQ(inner.project_id(), 7);
   EXPECT_EQ(message.number_choice(), 5);
   std::string back;
-  MessageToJson(message, &back);
+  ASSERT_TRUE(MessageToJson(message, &back).ok());
   EXPECT_TRUE(SameJson(
       back, R"({"created":"2019-02-25T04:44:25.123Z","timeout":"-1.500s",)"
             R"("big":9007199254740993,"name":"n","enabled":false,)"
@@ -227,7 +229,7 @@ TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {
   ASSERT_TRUE(JsonToMessage(json, response.get(), &stats).ok());
   EXPECT_EQ(stats.unknown_members, 0);
   std::string back;
-  MessageToJson(*response, &back);
+  ASSERT_TRUE(MessageToJson(*response, &back).ok());
   // null became absent; everything else survived.
   EXPECT_TRUE(SameJson(
       back,
@@ -312,6 +314,57 @@ TEST(HostileJsonTest, ErrorsQuoteInputEscapedAndBounded) {
   ASSERT_FALSE(status.ok());
   EXPECT_LT(status.message().size(), 600u);
   EXPECT_EQ(status.message().find('\n'), std::string::npos);
+}
+
+TEST(HostileJsonTest, OneFieldOneValue) {
+  AllTypes message;
+  absl::Status status = JsonToMessage(R"({"I32":1,"i32":2})", &message);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("i32: the field is named twice"),
+            std::string::npos)
+      << status;
+  EXPECT_TRUE(JsonToMessage(R"({"I32":1,"i32":null})", &message).ok());
+  envelope::test::WellKnown choice;
+  status = JsonToMessage(R"({"textChoice":"a","numberChoice":5})", &choice);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("a second member of the same oneof"),
+            std::string::npos)
+      << status;
+}
+
+TEST(HostileJsonTest, QuotedNumbersFollowTheJsonGrammar) {
+  AllTypes message;
+  for (const char* json :
+       {R"({"Dbl":"1e400"})", R"({"Dbl":" +5 "})", R"({"Dbl":"inf"})",
+        R"({"Dbl":"0x10"})", R"({"Flt":"1e400"})", R"({"Dbl":"1."})"}) {
+    EXPECT_FALSE(JsonToMessage(json, &message).ok()) << json;
+  }
+  ASSERT_TRUE(JsonToMessage(R"({"Dbl":"-1.5e3"})", &message).ok());
+  EXPECT_EQ(message.dbl(), -1500.0);
+  ASSERT_TRUE(JsonToMessage(R"({"Dbl":"NaN"})", &message).ok());
+  ASSERT_TRUE(JsonToMessage(R"({"I32":-2147483648.0})", &message).ok());
+  EXPECT_EQ(message.i32(), -2147483648);
+}
+
+TEST(HostileJsonTest, AnyNestedTooDeepIsRefusedOnTheWayOut) {
+  // An Any holding an Any holding ...: each level is parsed anew.
+  envelope::test::WellKnown message;
+  google::protobuf::Any any;
+  any.set_type_url("type.googleapis.com/google.protobuf.Duration");
+  any.set_value(google::protobuf::Duration().SerializeAsString());
+  for (int i = 0; i < 20; ++i) {
+    google::protobuf::Any outer;
+    outer.PackFrom(any);
+    any = outer;
+  }
+  *message.mutable_detail() = any;
+  std::string json;
+  absl::Status status = MessageToJson(message, &json);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find("Any nested deeper"), std::string::npos);
+  // The flag does not stick to the thread.
+  json.clear();
+  EXPECT_TRUE(MessageToJson(envelope::test::WellKnown(), &json).ok());
 }
 
 }  // namespace

@@ -62,7 +62,7 @@ int PrintResult(const UnaryResult& result, const MethodRoute* route) {
     std::unique_ptr<google::protobuf::Message> response(
         route->response_prototype->New());
     response->ParseFromString(result.response);
-    MessageToJson(*response, &json);
+    (void)MessageToJson(*response, &json);
   }
   std::cout << "code: OK (0)\nresponse: " << json << "\ntrailers:\n"
             << DescribeTrailers(result);

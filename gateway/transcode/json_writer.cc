@@ -98,6 +98,17 @@ void AppendDouble(double value, std::string* out) {
   } else {
     char buffer[32];
     auto result = std::to_chars(buffer, buffer + sizeof(buffer), value);
+    // The shortest form of a large double may be plain digits
+    // ("18446744073709552000"): a JSON reader takes that for an integer,
+    // beyond 64 bits and refused (json::Parse does). An exponent keeps it a
+    // double.
+    if (result.ptr - buffer > 18 &&
+        std::find_if(buffer, result.ptr, [](char c) {
+          return c == '.' || c == 'e';
+        }) == result.ptr) {
+      result = std::to_chars(buffer, buffer + sizeof(buffer), value,
+                             std::chars_format::scientific);
+    }
     out->append(buffer, result.ptr);
   }
 }

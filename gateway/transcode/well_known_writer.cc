@@ -42,7 +42,7 @@ std::string Fraction(int32_t nanos) {
 
 void AppendTimestamp(const Message& m, std::string* out) {
   absl::Time t = absl::FromUnixSeconds(Int64(m, "seconds"));
-  AppendString(absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%S", t,
+  AppendString(absl::StrCat(absl::FormatTime("%E4Y-%m-%dT%H:%M:%S", t,
                                              absl::UTCTimeZone()),
                             Fraction(Int32(m, "nanos")), "Z"),
                out);

@@ -367,5 +367,25 @@ TEST(HostileJsonTest, AnyNestedTooDeepIsRefusedOnTheWayOut) {
   EXPECT_TRUE(MessageToJson(envelope::test::WellKnown(), &json).ok());
 }
 
+TEST(HostileJsonTest, WrittenValuesReadBack) {
+  // Found by the round-trip fuzzer: a large double's shortest form is plain
+  // digits, and year 1 was written without its leading zeros.
+  AllTypes message;
+  message.set_dbl(18446744073709551616.0);
+  std::string json;
+  ASSERT_TRUE(MessageToJson(message, &json).ok());
+  AllTypes back;
+  ASSERT_TRUE(JsonToMessage(json, &back).ok()) << json;
+  EXPECT_EQ(back.dbl(), message.dbl());
+  envelope::test::WellKnown times;
+  times.mutable_created()->set_seconds(-62135596800);  // 0001-01-01
+  json.clear();
+  ASSERT_TRUE(MessageToJson(times, &json).ok());
+  EXPECT_NE(json.find("0001-01-01T00:00:00Z"), std::string::npos) << json;
+  envelope::test::WellKnown times_back;
+  ASSERT_TRUE(JsonToMessage(json, &times_back).ok()) << json;
+  EXPECT_EQ(times_back.created().seconds(), -62135596800);
+}
+
 }  // namespace
 }  // namespace envelope

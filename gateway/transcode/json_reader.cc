@@ -312,6 +312,15 @@ class Reader {
                                                      const FieldDescriptor*, T)
                                  const,
                              const FieldDescriptor* field, Message* entry) {
+    // Canonical digits only ("1", not "01" or "-0"): two names for one key
+    // would give the map two entries for it, and readers differ on which
+    // one counts.
+    absl::string_view digits = key;
+    absl::ConsumePrefix(&digits, "-");
+    if (digits.size() > 1 && digits[0] == '0') {
+      return Error("a map key integer with leading zeros");
+    }
+    if (key == "-0") return Error("a map key integer written \"-0\"");
     T value{};
     absl::Status status = ParseQuotedInteger(key, &value);
     if (!status.ok()) return status;

@@ -324,6 +324,10 @@ TEST(HostileJsonTest, OneFieldOneValue) {
             std::string::npos)
       << status;
   EXPECT_TRUE(JsonToMessage(R"({"I32":1,"i32":null})", &message).ok());
+  // One key, two spellings (found by the JSON->proto fuzzer).
+  EXPECT_FALSE(JsonToMessage(R"({"ById":{"1":"a","01":"b"}})", &message).ok());
+  EXPECT_FALSE(JsonToMessage(R"({"ById":{"-0":"a"}})", &message).ok());
+  EXPECT_TRUE(JsonToMessage(R"({"ById":{"0":"a","-10":"b"}})", &message).ok());
   envelope::test::WellKnown choice;
   status = JsonToMessage(R"({"textChoice":"a","numberChoice":5})", &choice);
   ASSERT_FALSE(status.ok());

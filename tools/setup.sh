@@ -4,10 +4,18 @@
 # --for-tests (tools/test.sh): also the packages only the tests use, and
 # what the tests would download on a first run (npm packages, the runtime
 # root filesystem), so that the suites themselves need no network.
+# --sanitize (tools/test.sh, tools/fuzz.sh): also the sanitizer build,
+# build-san (clang, ASan+UBSan, the fuzz harnesses; docs/building.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for_tests=0
-[ "${1:-}" = --for-tests ] && for_tests=1
+for_tests=0 sanitize=0
+for arg in "$@"; do
+  case $arg in
+    --for-tests) for_tests=1 ;;
+    --sanitize) sanitize=1 ;;
+    *) echo "setup: unknown option $arg (--for-tests, --sanitize)" >&2; exit 2 ;;
+  esac
+done
 
 # The build and the demo; also the image's build stage (deploy/Dockerfile
 # reads this array through deploy/build-packages.sh).
@@ -19,12 +27,19 @@ PACKAGES=(
   golang-github-gogo-googleapis-dev python3-grpcio python3-protobuf
   libyaml-cpp-dev
 )
+# The sanitizer build: clang, its sanitizer and libFuzzer runtimes, and
+# llvm-symbolizer, which turns the reports' addresses into lines.
+SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 # The test suites only: the metrics parser, the runtime root filesystem
-# (debootstrap, ip), the HTTP/2 server, and Bazel (a JDK comes with it).
+# (debootstrap, ip), the HTTP/2 server, Bazel (a JDK comes with it), and the
+# sanitizer build's compiler.
 TEST_PACKAGES=(
   python3-prometheus-client debootstrap iproute2 nghttp2-server
-  bazel-bootstrap bazel-bootstrap-source
+  bazel-bootstrap bazel-bootstrap-source "${SANITIZER_PACKAGES[@]}"
 )
+if ((sanitize)); then
+  PACKAGES+=("${SANITIZER_PACKAGES[@]}")
+fi
 if ((for_tests)); then
   PACKAGES+=("${TEST_PACKAGES[@]}")
   # The deploy checks validate manifests with an npm package; Debian's npm
@@ -48,6 +63,14 @@ fi
 mkdir -p build/.cmake/api/v1/query && touch build/.cmake/api/v1/query/codemodel-v2
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j2
+
+if ((sanitize)); then
+  # -O1 and assertions on (no NDEBUG): the sanitizers' and libFuzzer's usual
+  # trade between speed and what a report can show.
+  cmake -S . -B build-san -DCMAKE_CXX_COMPILER=clang++-14 -DENVELOPE_SANITIZE=ON \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" >/dev/null
+  cmake --build build-san -j2
+fi
 
 if ((for_tests)); then
   rc=0

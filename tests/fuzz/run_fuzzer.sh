@@ -44,6 +44,17 @@ case $name in
     args+=(-dict="$src/json.dict") ;;
 esac
 
+# The kept corpus grows with every run; past a few thousand inputs it is
+# merged down to the ones that add coverage, so loading it stays quick.
+if [ "$(find "$corpus" -type f | wc -l)" -gt 4000 ]; then
+  merged=$(mktemp -d "$work/corpus/$name.merge.XXXXXX")
+  if "$binary" -merge=1 -rss_limit_mb=2048 "$merged" "$corpus" >"$log" 2>&1; then
+    rm -rf "$corpus" && mv "$merged" "$corpus"
+  else
+    rm -rf "$merged"
+  fi
+fi
+
 rc=0
 "$binary" "${args[@]}" "${dirs[@]}" >"$log" 2>&1 || rc=$?
 execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)

@@ -18,8 +18,9 @@ artifacts=$work/artifacts/$name
 mkdir -p "$corpus" "$artifacts"
 log=$(mktemp "/tmp/$name.XXXXXX.log")
 # As in the suite (sanitizer_suite.sh sets its own, with log files).
-: "${ASAN_OPTIONS:=halt_on_error=1:detect_leaks=1}"
-: "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1}"
+sym=external_symbolizer_path=/usr/lib/llvm-14/bin/llvm-symbolizer
+: "${ASAN_OPTIONS:=halt_on_error=1:detect_leaks=1:$sym}"
+: "${UBSAN_OPTIONS:=halt_on_error=1:print_stacktrace=1:$sym}"
 : "${LSAN_OPTIONS:=suppressions=$src/lsan_suppressions.txt:print_suppressions=0}"
 export ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 trap 'rm -f "$log"' EXIT

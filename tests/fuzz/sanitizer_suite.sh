@@ -30,8 +30,11 @@ rm -rf "$reports" && mkdir -p "$reports"
 supp=$PWD/tests/fuzz/lsan_suppressions.txt
 # Every report stops the process (halt_on_error; UBSan's recovery is off at
 # compile time too) and lands in $reports/<tool>.<pid>.
-export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1:log_path=$reports/asan"
-export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
+# llvm-14's symbolizer by its path: only the unversioned `llvm` package
+# puts one on PATH.
+sym=external_symbolizer_path=/usr/lib/llvm-14/bin/llvm-symbolizer
+export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0:strict_string_checks=1:check_initialization_order=1:detect_stack_use_after_return=1:$sym:log_path=$reports/asan"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:$sym:log_path=$reports/ubsan"
 export LSAN_OPTIONS="suppressions=$supp:print_suppressions=0"
 # The gateways' own output, for build-san's log_secrets_test.
 export ENVELOPE_TEST_LOG_DIR=$san/test-logs

@@ -148,9 +148,23 @@ absl::Status Apply(const Option& option, const std::vector<std::string>& texts,
   return absl::OkStatus();
 }
 
-}  // namespace
+// Control characters of an error message (a YAML key may hold a line break;
+// yaml-cpp's messages quote the input) written as \xNN: the message is one
+// line (config.h).
+absl::Status OneLine(absl::Status status) {
+  if (status.ok()) return status;
+  std::string message;
+  for (char c : status.message()) {
+    if ((c >= 0 && c < 0x20) || c == 0x7F) {
+      absl::StrAppend(&message, "\\x", absl::Hex(c, absl::kZeroPad2));
+    } else {
+      message.push_back(c);
+    }
+  }
+  return absl::Status(status.code(), message);
+}
 
-absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
+absl::StatusOr<Invocation> ParseInvocationAsGiven(int argc, char** argv) {
   absl::StatusOr<CommandLine> line = ReadArgs(argc, argv);
   if (!line.ok()) return line.status();
   Settings file;
@@ -194,6 +208,14 @@ absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
     return absl::InvalidArgumentError(absl::StrCat(
         "region: \"", c.dispatcher.default_region, "\" is not a region name"));
   }
+  return invocation;
+}
+
+}  // namespace
+
+absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv) {
+  absl::StatusOr<Invocation> invocation = ParseInvocationAsGiven(argc, argv);
+  if (!invocation.ok()) return OneLine(invocation.status());
   return invocation;
 }
 

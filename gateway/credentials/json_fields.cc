@@ -107,15 +107,18 @@ absl::StatusOr<Credentials> ParseStsAnswer(long http_status,
         "STS answered HTTP ", http_status, " without a Response envelope"));
   }
   if (std::optional<json::Element> error = json::Member(*answer, "Error")) {
-    // STS error messages may quote a parameter: never let the token through.
-    std::string message(json::StringMember(*error, "Message"));
-    if (!token.empty()) {
-      message = absl::StrReplaceAll(message, {{token, "<redacted>"}});
-    }
+    // STS may echo a parameter in any member: never let the token through.
+    const auto redacted = [&token](absl::string_view text) {
+      std::string out(text);
+      if (!token.empty())
+        out = absl::StrReplaceAll(out, {{token, "<redacted>"}});
+      return Quoted(out);
+    };
     return absl::UnavailableError(absl::StrCat(
         "STS AssumeRoleWithWebIdentity failed: ",
-        Quoted(json::StringMember(*error, "Code")), ": ", Quoted(message),
-        " (RequestId ", Quoted(json::StringMember(*answer, "RequestId")), ")"));
+        redacted(json::StringMember(*error, "Code")), ": ",
+        redacted(json::StringMember(*error, "Message")), " (RequestId ",
+        redacted(json::StringMember(*answer, "RequestId")), ")"));
   }
   std::optional<json::Element> credentials =
       json::Member(*answer, "Credentials");

@@ -52,10 +52,12 @@ bool AppendWellKnown(const google::protobuf::Message& message,
 bool IsWellKnown(const google::protobuf::Descriptor* descriptor);
 
 // google.protobuf.Any values nested inside each other that are written out;
-// a deeper one is written as {"@type"} alone and TakeAnyTooDeep() says so.
+// a deeper one is written as {"@type"} alone and TakeWriteError() says so.
 inline constexpr int kMaxAnyNesting = 8;
-// Whether an Any went past kMaxAnyNesting since the last call (this thread).
-bool TakeAnyTooDeep();
+// Why a value written on this thread since the last call had no JSON form
+// (an Any past kMaxAnyNesting, a Duration or Timestamp out of range), or
+// null; clears it.
+const char* TakeWriteError();
 
 // "foo_bar.baz" <-> "fooBar.baz", for FieldMask paths.
 std::string SnakeToCamel(absl::string_view path);

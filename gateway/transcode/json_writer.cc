@@ -316,10 +316,8 @@ absl::Status MessageToJson(const google::protobuf::Message& message,
   // Most responses are a few KiB; growing from empty costs several copies.
   if (out->capacity() - out->size() < 4096) out->reserve(out->size() + 4096);
   json_internal::AppendMessage(message, out);
-  if (json_internal::TakeAnyTooDeep()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("google.protobuf.Any nested deeper than ",
-                     json_internal::kMaxAnyNesting));
+  if (const char* error = json_internal::TakeWriteError()) {
+    return absl::InvalidArgumentError(error);
   }
   return absl::OkStatus();
 }

@@ -18,9 +18,10 @@ namespace envelope {
 // not UTF-8 become U+FFFD, so the result is always valid JSON (for logs).
 void AppendJsonString(absl::string_view text, std::string* out);
 
-// Writes `message` as a JSON object to `out` (appended). The one error is
-// INVALID_ARGUMENT for google.protobuf.Any values nested more than 8 deep
-// (each level is parsed anew: docs/errors.md, "Hostile input").
+// Writes `message` as a JSON object to `out` (appended). Errors are
+// INVALID_ARGUMENT, for values with no proto3 JSON form: google.protobuf.Any
+// nested more than 8 deep (each level is parsed anew), a Duration or
+// Timestamp out of range or of mixed signs (docs/errors.md, "Hostile input").
 absl::Status MessageToJson(const google::protobuf::Message& message,
                            std::string* out);
 

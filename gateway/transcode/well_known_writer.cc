@@ -32,6 +32,9 @@ int32_t Int32(const Message& m, const char* name) {
   return m.GetReflection()->GetInt32(m, Field(m, name));
 }
 
+// Why the value last written on this thread has no JSON form (TakeWriteError).
+thread_local const char* write_error = nullptr;
+
 // 0, 3, 6 or 9 fractional digits, as proto3 JSON prints them.
 std::string Fraction(int32_t nanos) {
   if (nanos == 0) return "";
@@ -40,8 +43,22 @@ std::string Fraction(int32_t nanos) {
   return absl::StrFormat(".%09d", nanos);
 }
 
+// The ranges proto3 JSON defines for Duration and Timestamp.
+constexpr int64_t kMaxDurationSeconds = 315576000000;
+constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01
+constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31
+constexpr int32_t kMaxNanos = 999999999;
+
 void AppendTimestamp(const Message& m, std::string* out) {
-  absl::Time t = absl::FromUnixSeconds(Int64(m, "seconds"));
+  const int64_t seconds = Int64(m, "seconds");
+  const int32_t nanos = Int32(m, "nanos");
+  if (seconds < kMinTimestampSeconds || seconds > kMaxTimestampSeconds ||
+      nanos < 0 || nanos > kMaxNanos) {
+    write_error = "a google.protobuf.Timestamp outside years 0001 to 9999";
+    out->append("null");
+    return;
+  }
+  absl::Time t = absl::FromUnixSeconds(seconds);
   AppendString(absl::StrCat(absl::FormatTime("%E4Y-%m-%dT%H:%M:%S", t,
                                              absl::UTCTimeZone()),
                             Fraction(Int32(m, "nanos")), "Z"),
@@ -51,16 +68,20 @@ void AppendTimestamp(const Message& m, std::string* out) {
 void AppendDuration(const Message& m, std::string* out) {
   int64_t seconds = Int64(m, "seconds");
   int32_t nanos = Int32(m, "nanos");
-  bool negative = seconds < 0 || nanos < 0;
-  // Magnitudes in unsigned arithmetic: negating INT64_MIN would overflow.
-  const uint64_t whole = seconds < 0 ? 0 - static_cast<uint64_t>(seconds)
-                                     : static_cast<uint64_t>(seconds);
-  const uint32_t fraction = nanos < 0 ? 0u - static_cast<uint32_t>(nanos)
-                                      : static_cast<uint32_t>(nanos);
+  // Out of range, or of mixed signs (5 s and -1 ns): no text means it, and
+  // writing one sign would send another value.
+  if (seconds < -kMaxDurationSeconds || seconds > kMaxDurationSeconds ||
+      nanos < -kMaxNanos || nanos > kMaxNanos || (seconds < 0 && nanos > 0) ||
+      (seconds > 0 && nanos < 0)) {
+    write_error = "a google.protobuf.Duration out of range or of mixed signs";
+    out->append("null");
+    return;
+  }
+  const bool negative = seconds < 0 || nanos < 0;
+  const int64_t whole = seconds < 0 ? -seconds : seconds;
+  const int32_t fraction = nanos < 0 ? -nanos : nanos;
   AppendString(
-      absl::StrCat(negative ? "-" : "", whole,
-                   Fraction(static_cast<int32_t>(fraction % 1000000000u)), "s"),
-      out);
+      absl::StrCat(negative ? "-" : "", whole, Fraction(fraction), "s"), out);
 }
 
 void AppendFieldMask(const Message& m, std::string* out) {
@@ -120,12 +141,10 @@ void AppendValue(const Message& m, std::string* out) {
   }
 }
 
-// Any values nested inside Any values being written on this thread, and
-// whether one went past kMaxAnyNesting (MessageToJson then fails). Each level
-// parses its value anew, with protobuf's recursion budget anew and a copy of
-// everything below it, so depth must be bounded here.
+// Any values nested inside Any values being written on this thread. Each
+// level parses its value anew, with protobuf's recursion budget anew and a
+// copy of everything below it, so depth must be bounded here.
 thread_local int any_nesting = 0;
-thread_local bool any_too_deep = false;
 
 void AppendTypeOnly(const std::string& url, std::string* out) {
   out->append("{\"@type\":");
@@ -146,7 +165,7 @@ void AppendAny(const Message& m, std::string* out) {
     return;
   }
   if (any_nesting >= kMaxAnyNesting) {
-    any_too_deep = true;
+    write_error = "google.protobuf.Any nested deeper than 8";
     AppendTypeOnly(url, out);
     return;
   }
@@ -225,7 +244,7 @@ std::string CamelToSnake(absl::string_view path) {
   return out;
 }
 
-bool TakeAnyTooDeep() { return std::exchange(any_too_deep, false); }
+const char* TakeWriteError() { return std::exchange(write_error, nullptr); }
 
 bool AppendWellKnown(const Message& message, std::string* out) {
   const Descriptor* d = message.GetDescriptor();

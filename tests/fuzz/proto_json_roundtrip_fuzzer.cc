@@ -27,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "gateway/transcode/transcode.h"
+#include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
 #include "google/protobuf/util/json_util.h"
@@ -101,6 +102,15 @@ bool Canonicalize(google::protobuf::Message* message) {
     } else if (kind->name() == "number_value" &&
                !std::isfinite(r->GetDouble(*message, kind))) {
       return false;  // JSON numbers are finite; "NaN" would be a string
+    }
+  }
+  if (d->map_value() != nullptr) {
+    // A map entry without its value means the default value: for a message
+    // (a Struct's Value) that is an empty one, which JSON writes as null.
+    const FieldDescriptor* value = d->map_value();
+    if (value->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE &&
+        !r->HasField(*message, value)) {
+      r->MutableMessage(message, value);
     }
   }
   std::vector<const FieldDescriptor*> fields;

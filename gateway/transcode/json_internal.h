@@ -3,6 +3,7 @@
 
 // Shared by the writer and the well-known-type writer; not part of the
 // module's interface.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -50,6 +51,13 @@ bool AppendWellKnown(const google::protobuf::Message& message,
                      std::string* out);
 
 bool IsWellKnown(const google::protobuf::Descriptor* descriptor);
+
+// The ranges proto3 JSON defines for Duration and Timestamp, for the reader
+// and the writer alike.
+inline constexpr int64_t kMaxDurationSeconds = 315576000000;
+inline constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01
+inline constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31
+inline constexpr int32_t kMaxNanos = 999999999;
 
 // google.protobuf.Any values nested inside each other that are written out;
 // a deeper one is written as {"@type"} alone and TakeWriteError() says so.

@@ -544,13 +544,6 @@ absl::Status Reader::ReadWellKnown(Element json, Message* message) {
   return ReadValue(json, d->FindFieldByName("value"), message, false);
 }
 
-// The range of google.protobuf.Timestamp: 0001-01-01T00:00:00Z to
-// 9999-12-31T23:59:59.999999999Z.
-constexpr int64_t kMinTimestampSeconds = -62135596800;
-constexpr int64_t kMaxTimestampSeconds = 253402300799;
-// The range of google.protobuf.Duration: about ±10,000 years.
-constexpr int64_t kMaxDurationSeconds = 315576000000;
-
 // RFC 3339 as proto3 JSON writes it: a four-digit year, then only the
 // characters a date, time and offset use (absl::ParseTime would stop at a
 // NUL and take a five-digit year).
@@ -578,7 +571,8 @@ absl::Status Reader::ReadTimestamp(Element json, Message* message) {
     return Error("not an RFC 3339 timestamp between years 0001 and 9999");
   }
   const int64_t seconds = absl::ToUnixSeconds(time);
-  if (seconds < kMinTimestampSeconds || seconds > kMaxTimestampSeconds) {
+  if (seconds < json_internal::kMinTimestampSeconds ||
+      seconds > json_internal::kMaxTimestampSeconds) {
     return Error("timestamp outside years 0001 to 9999");
   }
   const Descriptor* d = message->GetDescriptor();
@@ -615,7 +609,7 @@ absl::Status Reader::ReadDuration(Element json, Message* message) {
   int64_t nanos = 0;
   if (!AllDigits(parts.first) || parts.first.size() > 12 ||
       !absl::SimpleAtoi(parts.first, &seconds) ||
-      seconds > static_cast<uint64_t>(kMaxDurationSeconds)) {
+      seconds > static_cast<uint64_t>(json_internal::kMaxDurationSeconds)) {
     return invalid;
   }
   if (has_fraction) {

@@ -43,12 +43,6 @@ std::string Fraction(int32_t nanos) {
   return absl::StrFormat(".%09d", nanos);
 }
 
-// The ranges proto3 JSON defines for Duration and Timestamp.
-constexpr int64_t kMaxDurationSeconds = 315576000000;
-constexpr int64_t kMinTimestampSeconds = -62135596800;  // 0001-01-01
-constexpr int64_t kMaxTimestampSeconds = 253402300799;  // 9999-12-31
-constexpr int32_t kMaxNanos = 999999999;
-
 void AppendTimestamp(const Message& m, std::string* out) {
   const int64_t seconds = Int64(m, "seconds");
   const int32_t nanos = Int32(m, "nanos");

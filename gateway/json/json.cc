@@ -139,13 +139,33 @@ bool NameIs(absl::string_view quoted, absl::string_view name) {
   return View(unescaped) == name;
 }
 
+// A parser whose buffers fit documents up to this size is kept for the next
+// document of its thread; a larger one is freed (its buffers take some 13
+// bytes per byte of input).
+constexpr size_t kMaxSpareCapacity = 256 << 10;
+
+thread_local std::unique_ptr<simdjson::dom::parser> spare_parser;
+
 }  // namespace
+
+void Document::Recycle::operator()(simdjson::dom::parser* parser) const {
+  if (spare_parser == nullptr && parser->capacity() <= kMaxSpareCapacity) {
+    spare_parser.reset(parser);
+  } else {
+    delete parser;
+  }
+}
 
 absl::StatusOr<Document> Parse(absl::string_view text) {
   Document document;
-  document.parser_ = std::make_unique<simdjson::dom::parser>();
-  simdjson::error_code error =
-      document.parser_->allocate(text.size(), kMaxDepth);
+  simdjson::error_code error = simdjson::SUCCESS;
+  if (spare_parser != nullptr) {
+    // Grows when needed, keeping the depth limit set below.
+    document.parser_.reset(spare_parser.release());
+  } else {
+    document.parser_.reset(new simdjson::dom::parser());
+    error = document.parser_->allocate(text.size(), kMaxDepth);
+  }
   if (!error) {
     error =
         document.parser_->parse(text.data(), text.size()).get(document.root_);

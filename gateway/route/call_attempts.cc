@@ -13,6 +13,10 @@ namespace {
 // An attempt needs at least this much of the deadline to be worth starting.
 constexpr absl::Duration kMinAttemptTime = absl::Milliseconds(20);
 
+// Answers up to this size are read on the I/O thread (some microseconds
+// each); larger ones on a completion thread.
+constexpr size_t kInlineAnswerBytes = 16 << 10;
+
 GrpcResult Failure(const absl::Status& status) {
   GrpcResult result;
   result.code = status.code();
@@ -75,10 +79,11 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
     answer.SerializeToString(&result.payload);
     return result;
   }
-  std::unique_ptr<google::protobuf::Message> message(
-      route.response_prototype->New());
-  absl::Status status = JsonValueToMessage(envelope.response, message.get());
+  // Straight into the wire format: no message is built (docs/performance.md).
+  absl::Status status = JsonValueToWire(
+      envelope.response, route.method->output_type(), &result.payload);
   if (!status.ok()) {
+    result.payload.clear();
     result.code = absl::StatusCode::kInternal;
     result.message =
         Truncated(absl::StrCat("upstream response does not fit ",
@@ -87,7 +92,6 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
                   kMaxErrorMessage);
     return result;
   }
-  message->SerializeToString(&result.payload);
   return result;
 }
 
@@ -129,7 +133,14 @@ void CallAttempts::Attempt() {
   auto self = shared_from_this();
   HttpClient::TransferId id =
       setup_.upstream->Send(setup_.api, [self](HttpResponse response) {
-        // Off the I/O thread: parsing, transcoding and answering gRPC.
+        // A small answer is read where it arrived: handing it to another
+        // thread costs more than reading it. A large one goes to a
+        // completion thread, so that it cannot hold up every other transfer
+        // of the I/O thread (docs/design.md).
+        if (response.body.size() <= kInlineAnswerBytes) {
+          self->OnAnswer(std::move(response));
+          return;
+        }
         self->setup_.completions->Post(
             [self, response = std::move(response)]() mutable {
               self->OnAnswer(std::move(response));

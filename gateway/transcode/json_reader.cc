@@ -1,13 +1,14 @@
-// JSON -> Message, by the message's descriptor. Members are found by their
-// json_name (the API's spelling) or, as proto3 JSON allows, the field name.
-// The JSON comes from json::Parse (valid UTF-8, bounded depth, unique member
-// names); what a valid protobuf message cannot hold is refused here
-// (docs/errors.md, "Hostile input").
+// JSON -> protobuf wire format, by the message type's table (wire_table.h):
+// no message object is built. Members are found by their json_name (the
+// API's spelling) or, as proto3 JSON allows, the field name. The JSON comes
+// from json::Parse (valid UTF-8, bounded depth, unique member names); what a
+// valid protobuf message cannot hold is refused here (docs/errors.md,
+// "Hostile input").
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <memory>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -18,9 +19,9 @@
 #include "absl/time/time.h"
 #include "gateway/transcode/json_internal.h"
 #include "gateway/transcode/transcode.h"
+#include "gateway/transcode/wire_format.h"
+#include "gateway/transcode/wire_table.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/dynamic_message.h"
-#include "google/protobuf/reflection.h"
 
 namespace envelope {
 namespace {
@@ -28,37 +29,23 @@ namespace {
 using google::protobuf::Descriptor;
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
-using google::protobuf::Reflection;
 using json::Element;
 using simdjson::dom::element_type;
-using FieldIndex = absl::flat_hash_map<std::string, const FieldDescriptor*>;
+using transcode_internal::CloseLength;
+using transcode_internal::Encoding;
+using transcode_internal::FieldTable;
+using transcode_internal::MessageTable;
+using transcode_internal::OpenLength;
+using transcode_internal::PutFixed32;
+using transcode_internal::PutFixed64;
+using transcode_internal::PutLengthDelimited;
+using transcode_internal::PutVarint;
+using transcode_internal::WellKnown;
 
 // Messages nested below the top-level one that protobuf's decoders accept
 // (io::CodedInputStream's default recursion limit): an answer nested deeper
 // would be OK here and undecodable in the caller.
 constexpr int kMaxNestedMessages = 100;
-
-// Member name -> field, built once per message type.
-FieldIndex BuildFieldIndex(const Descriptor* descriptor) {
-  FieldIndex index;
-  for (int i = 0; i < descriptor->field_count(); ++i) {
-    const FieldDescriptor* field = descriptor->field(i);
-    index.emplace(field->json_name(), field);
-    index.emplace(field->name(), field);
-  }
-  return index;
-}
-
-const FieldIndex& IndexOf(const Descriptor* descriptor) {
-  return json_internal::CachedPerDescriptor<FieldIndex, BuildFieldIndex>(
-      descriptor);
-}
-
-// google.protobuf.Value is the one type for which JSON null is a value.
-bool HoldsJsonValue(const FieldDescriptor* field) {
-  return field->message_type() != nullptr &&
-         field->message_type()->full_name() == "google.protobuf.Value";
-}
 
 bool IsNumber(Element v) {
   element_type t = v.type();
@@ -110,20 +97,20 @@ double DoubleOf(Element v) { return v.get_double().value_unsafe(); }
 
 // The fields (and oneofs) an object has set so far. Member names are unique
 // (json::Parse), but a field has two names (json_name and name) and a oneof
-// several fields: a second one would make the last win silently, where
-// another reader might take the first.
+// several fields: on the wire a second one would make the last win silently,
+// where another reader might take the first.
 class SeenFields {
  public:
-  explicit SeenFields(const Descriptor* descriptor)
-      : fields_((descriptor->field_count() + 63) / 64),
-        oneofs_((descriptor->oneof_decl_count() + 63) / 64) {}
+  explicit SeenFields(const MessageTable& table)
+      : fields_((table.fields.size() + 63) / 64),
+        oneofs_((table.oneof_count + 63) / 64) {}
 
   // Null when `field` is new; else what is wrong.
-  const char* Add(const FieldDescriptor* field) {
-    if (!Set(fields_, field->index())) return "the field is named twice";
-    const google::protobuf::OneofDescriptor* oneof =
-        field->real_containing_oneof();
-    if (oneof != nullptr && !Set(oneofs_, oneof->index())) {
+  const char* Add(const FieldTable& field) {
+    if (!Set(fields_, field.field->index())) {
+      return "the field is named twice";
+    }
+    if (field.oneof >= 0 && !Set(oneofs_, field.oneof)) {
       return "a second member of the same oneof";
     }
     return nullptr;
@@ -142,49 +129,108 @@ class SeenFields {
   Bits oneofs_;
 };
 
+// How a value of a field is written.
+enum class Slot {
+  kSingular,  // tag + value; a default value only if the field has presence
+  kElement,   // tag + value, always (a non-packed repeated element, map entry)
+  kPacked,    // the value alone, inside a packed record
+};
+
+// A numeric, bool or enum value as its encoding writes it (zigzag applied;
+// float and double as their bits).
+template <typename T>
+uint64_t IntegerBits(T value, const FieldDescriptor* field) {
+  switch (field->type()) {
+    case FieldDescriptor::TYPE_SINT32:
+      return transcode_internal::ZigZag32(static_cast<int32_t>(value));
+    case FieldDescriptor::TYPE_SINT64:
+      return transcode_internal::ZigZag64(static_cast<int64_t>(value));
+    case FieldDescriptor::TYPE_SFIXED32:
+    case FieldDescriptor::TYPE_FIXED32:
+      return static_cast<uint32_t>(value);
+    default:
+      // int32 and enums: negative values are sign-extended to 64 bits.
+      return static_cast<uint64_t>(static_cast<int64_t>(value));
+  }
+}
+
+void PutBits(const FieldTable& f, uint64_t bits, std::string* out) {
+  switch (f.encoding) {
+    case Encoding::kFixed32:
+      PutFixed32(static_cast<uint32_t>(bits), out);
+      return;
+    case Encoding::kFixed64:
+      PutFixed64(bits, out);
+      return;
+    default:
+      PutVarint(bits, out);
+      return;
+  }
+}
+
+void PutTag(const FieldTable& f, std::string* out) {
+  out->append(f.tag, f.tag_size);
+}
+
+// A singular varint field (the well-known types' own): a zero is unset.
+void PutVarintField(const FieldTable& f, uint64_t value, std::string* out) {
+  if (value == 0) return;
+  PutTag(f, out);
+  PutVarint(value, out);
+}
+
 class Reader {
  public:
   explicit Reader(JsonReadStats* stats) : stats_(stats) {}
 
   // The top-level message.
-  absl::Status ReadRoot(Element json, Message* message) {
-    return ReadFields(json, message, /*skip_type=*/false);
+  absl::Status ReadRoot(Element json, const MessageTable& table,
+                        std::string* out) {
+    return ReadFields(json, table, out, /*skip_type=*/false);
   }
 
  private:
   // A message below the top-level one: one level deeper, bounded.
-  absl::Status ReadMessage(Element json, Message* message,
-                           bool skip_type = false) {
+  absl::Status ReadMessage(Element json, const MessageTable& table,
+                           std::string* out, bool skip_type = false) {
     if (nested_ >= kMaxNestedMessages) return TooDeep();
     ++nested_;
-    absl::Status status = ReadFields(json, message, skip_type);
+    absl::Status status = ReadFields(json, table, out, skip_type);
     --nested_;
     return status;
   }
 
+  // A message field's value: its tag, its length and the message.
+  absl::Status ReadNested(Element json, const FieldTable& f, std::string* out) {
+    PutTag(f, out);
+    const size_t start = OpenLength(out);
+    absl::Status status = ReadMessage(json, *f.Child(), out);
+    CloseLength(start, out);
+    return status;
+  }
+
   // `skip_type`: the object is an Any's, whose "@type" was read already.
-  absl::Status ReadFields(Element json, Message* message, bool skip_type) {
-    if (json_internal::IsWellKnown(message->GetDescriptor())) {
-      return ReadWellKnown(json, message);
+  absl::Status ReadFields(Element json, const MessageTable& table,
+                          std::string* out, bool skip_type) {
+    if (table.well_known != WellKnown::kNone) {
+      return ReadWellKnown(json, table, out);
     }
     if (!json.is_object()) return Mismatch("object", json);
-    const Descriptor* descriptor = message->GetDescriptor();
-    const FieldIndex& index = IndexOf(descriptor);
-    SeenFields seen(descriptor);
+    SeenFields seen(table);
     for (auto member : json::ObjectOf(json)) {
       absl::string_view name = json::View(member.key);
       if (skip_type && name == "@type") continue;
-      auto it = index.find(name);
-      if (it == index.end()) {
+      const FieldTable* field = table.Find(name);
+      if (field == nullptr) {
         if (stats_ != nullptr) ++stats_->unknown_members;
         continue;
       }
-      if (member.value.is_null() && !HoldsJsonValue(it->second)) {
+      if (member.value.is_null() && !field->holds_json_value) {
         continue;  // null = unset
       }
       path_.push_back({.member = name});
-      if (const char* again = seen.Add(it->second)) return Error(again);
-      absl::Status status = ReadField(member.value, it->second, message);
+      if (const char* again = seen.Add(*field)) return Error(again);
+      absl::Status status = ReadField(member.value, *field, out);
       if (!status.ok()) return status;
       path_.pop_back();
     }
@@ -235,83 +281,88 @@ class Reader {
         absl::StrCat("expected ", expected, ", got ", json::KindOf(got)));
   }
 
-  absl::Status ReadField(Element json, const FieldDescriptor* field,
-                         Message* message) {
-    if (field->is_map()) return ReadMap(json, field, message);
-    if (!field->is_repeated()) return ReadValue(json, field, message, false);
+  absl::Status ReadField(Element json, const FieldTable& f, std::string* out) {
+    if (f.map) return ReadMap(json, f, out);
+    if (!f.repeated) return ReadValue(json, f, Slot::kSingular, out);
     if (!json.is_array()) return Mismatch("array", json);
+    simdjson::dom::array array = json::ArrayOf(json);
+    if (f.packed && array.size() == 0) return absl::OkStatus();
+    size_t start = 0;
+    if (f.packed) {
+      PutTag(f, out);
+      start = OpenLength(out);
+    }
     size_t i = 0;
-    for (Element element : json::ArrayOf(json)) {
+    for (Element element : array) {
       path_.push_back({.index = static_cast<int>(i++)});
-      if (element.is_null() && !HoldsJsonValue(field)) {
+      if (element.is_null() && !f.holds_json_value) {
         return Error("null is not allowed in an array");
       }
-      absl::Status status = ReadValue(element, field, message, true);
+      absl::Status status =
+          ReadValue(element, f, f.packed ? Slot::kPacked : Slot::kElement, out);
       if (!status.ok()) return status;
       path_.pop_back();
     }
+    if (f.packed) CloseLength(start, out);
     return absl::OkStatus();
   }
 
-  absl::Status ReadMap(Element json, const FieldDescriptor* field,
-                       Message* message) {
+  absl::Status ReadMap(Element json, const FieldTable& f, std::string* out) {
     if (!json.is_object()) return Mismatch("object", json);
     // Each entry is a message on the wire, one level deeper.
     if (nested_ >= kMaxNestedMessages) return TooDeep();
-    const Reflection* r = message->GetReflection();
+    const MessageTable& entry = *f.Child();
+    const FieldTable& key_field = entry.Named("key");
+    const FieldTable& value_field = entry.Named("value");
     for (auto member : json::ObjectOf(json)) {
       const absl::string_view key = json::View(member.key);
       path_.push_back({.key = key});
-      Message* entry = r->AddMessage(message, field);
+      PutTag(f, out);
+      const size_t start = OpenLength(out);
       // Map keys are strings in JSON, whatever the key type.
-      absl::Status status =
-          ReadMapKey(key, entry->GetDescriptor()->map_key(), entry);
+      absl::Status status = ReadMapKey(key, key_field, out);
       if (status.ok()) {
         ++nested_;
-        status = ReadValue(member.value, entry->GetDescriptor()->map_value(),
-                           entry, false);
+        status = ReadValue(member.value, value_field, Slot::kElement, out);
         --nested_;
       }
       if (!status.ok()) return status;
+      CloseLength(start, out);
       path_.pop_back();
     }
     return absl::OkStatus();
   }
 
-  absl::Status ReadMapKey(absl::string_view key, const FieldDescriptor* field,
-                          Message* entry) {
-    const Reflection* r = entry->GetReflection();
-    switch (field->cpp_type()) {
+  absl::Status ReadMapKey(absl::string_view key, const FieldTable& f,
+                          std::string* out) {
+    switch (f.field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
-        r->SetString(entry, field, std::string(key));
+        PutTag(f, out);
+        PutLengthDelimited(key, out);
         return absl::OkStatus();
       case FieldDescriptor::CPPTYPE_BOOL:
         if (key != "true" && key != "false") {
           return Error("a bool map key is \"true\" or \"false\"");
         }
-        r->SetBool(entry, field, key == "true");
+        PutTag(f, out);
+        PutVarint(key == "true" ? 1 : 0, out);
         return absl::OkStatus();
       case FieldDescriptor::CPPTYPE_INT32:
-        return SetIntegerKey<int32_t>(key, &Reflection::SetInt32, field, entry);
+        return PutIntegerKey<int32_t>(key, f, out);
       case FieldDescriptor::CPPTYPE_INT64:
-        return SetIntegerKey<int64_t>(key, &Reflection::SetInt64, field, entry);
+        return PutIntegerKey<int64_t>(key, f, out);
       case FieldDescriptor::CPPTYPE_UINT32:
-        return SetIntegerKey<uint32_t>(key, &Reflection::SetUInt32, field,
-                                       entry);
+        return PutIntegerKey<uint32_t>(key, f, out);
       case FieldDescriptor::CPPTYPE_UINT64:
-        return SetIntegerKey<uint64_t>(key, &Reflection::SetUInt64, field,
-                                       entry);
+        return PutIntegerKey<uint64_t>(key, f, out);
       default:
         return Error("unsupported map key type");
     }
   }
 
   template <typename T>
-  absl::Status SetIntegerKey(absl::string_view key,
-                             void (Reflection::*set)(Message*,
-                                                     const FieldDescriptor*, T)
-                                 const,
-                             const FieldDescriptor* field, Message* entry) {
+  absl::Status PutIntegerKey(absl::string_view key, const FieldTable& f,
+                             std::string* out) {
     // Canonical digits only ("1", not "01" or "-0"): two names for one key
     // would give the map two entries for it, and readers differ on which
     // one counts.
@@ -324,7 +375,8 @@ class Reader {
     T value{};
     absl::Status status = ParseQuotedInteger(key, &value);
     if (!status.ok()) return status;
-    (entry->GetReflection()->*set)(entry, field, value);
+    PutTag(f, out);
+    PutBits(f, IntegerBits(value, f.field), out);
     return absl::OkStatus();
   }
 
@@ -414,134 +466,171 @@ class Reader {
     return absl::OkStatus();
   }
 
-  absl::Status ReadValue(Element json, const FieldDescriptor* field,
-                         Message* message, bool add);
+  absl::Status ReadEnum(Element json, const FieldDescriptor* field,
+                        int* number) {
+    if (json.is_string()) {
+      const auto* value =
+          field->enum_type()->FindValueByName(std::string(StringOf(json)));
+      if (value == nullptr) {
+        return Error(absl::StrCat("unknown enum value \"",
+                                  Quoted(StringOf(json)), "\""));
+      }
+      *number = value->number();
+      return absl::OkStatus();
+    }
+    if (json.type() == element_type::INT64 &&
+        json.get_int64().value_unsafe() >=
+            std::numeric_limits<int32_t>::min() &&
+        json.get_int64().value_unsafe() <=
+            std::numeric_limits<int32_t>::max()) {
+      *number = static_cast<int>(json.get_int64().value_unsafe());
+      return absl::OkStatus();
+    }
+    return Mismatch("enum name", json);
+  }
+
+  template <typename T>
+  absl::Status ReadIntegerBits(Element json, const FieldDescriptor* field,
+                               uint64_t* bits) {
+    T value{};
+    absl::Status status = ReadInteger(json, &value);
+    *bits = IntegerBits(value, field);
+    return status;
+  }
+
+  // A numeric, bool or enum value as its encoding writes it.
+  absl::Status ReadBits(Element json, const FieldDescriptor* field,
+                        uint64_t* bits);
+
+  absl::Status ReadValue(Element json, const FieldTable& f, Slot slot,
+                         std::string* out);
 
   // Well-known types, in their proto3 JSON forms.
-  absl::Status ReadWellKnown(Element json, Message* message);
-  absl::Status ReadTimestamp(Element json, Message* message);
-  absl::Status ReadDuration(Element json, Message* message);
-  absl::Status ReadStructValue(Element json, Message* message);
-  absl::Status ReadAny(Element json, Message* message);
+  absl::Status ReadWellKnown(Element json, const MessageTable& table,
+                             std::string* out);
+  absl::Status ReadTimestamp(Element json, const MessageTable& table,
+                             std::string* out);
+  absl::Status ReadDuration(Element json, const MessageTable& table,
+                            std::string* out);
+  absl::Status ReadStructValue(Element json, const MessageTable& table,
+                               std::string* out);
+  absl::Status ReadAny(Element json, const MessageTable& table,
+                       std::string* out);
 
   JsonReadStats* stats_;
   std::vector<Step> path_;
   int nested_ = 0;  // messages entered below the top-level one
 };
 
-#define ENVELOPE_SET_SCALAR(TYPE, Setter, Adder, read) \
-  {                                                    \
-    TYPE value{};                                      \
-    absl::Status status = read(json, &value);          \
-    if (!status.ok()) return status;                   \
-    if (add) {                                         \
-      r->Adder(message, field, value);                 \
-    } else {                                           \
-      r->Setter(message, field, value);                \
-    }                                                  \
-    return absl::OkStatus();                           \
-  }
-
-absl::Status Reader::ReadValue(Element json, const FieldDescriptor* field,
-                               Message* message, bool add) {
-  const Reflection* r = message->GetReflection();
+absl::Status Reader::ReadBits(Element json, const FieldDescriptor* field,
+                              uint64_t* bits) {
+  absl::Status status;
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT32:
-      ENVELOPE_SET_SCALAR(int32_t, SetInt32, AddInt32, ReadInteger);
+      return ReadIntegerBits<int32_t>(json, field, bits);
     case FieldDescriptor::CPPTYPE_INT64:
-      ENVELOPE_SET_SCALAR(int64_t, SetInt64, AddInt64, ReadInteger);
+      return ReadIntegerBits<int64_t>(json, field, bits);
     case FieldDescriptor::CPPTYPE_UINT32:
-      ENVELOPE_SET_SCALAR(uint32_t, SetUInt32, AddUInt32, ReadInteger);
+      return ReadIntegerBits<uint32_t>(json, field, bits);
     case FieldDescriptor::CPPTYPE_UINT64:
-      ENVELOPE_SET_SCALAR(uint64_t, SetUInt64, AddUInt64, ReadInteger);
-    case FieldDescriptor::CPPTYPE_DOUBLE:
-      ENVELOPE_SET_SCALAR(double, SetDouble, AddDouble, ReadDouble);
-    case FieldDescriptor::CPPTYPE_FLOAT:
-      ENVELOPE_SET_SCALAR(float, SetFloat, AddFloat, ReadFloat);
-    case FieldDescriptor::CPPTYPE_BOOL: {
-      if (!json.is_bool()) return Mismatch("boolean", json);
-      const bool value = json.get_bool().value_unsafe();
-      add ? r->AddBool(message, field, value)
-          : r->SetBool(message, field, value);
-      return absl::OkStatus();
+      return ReadIntegerBits<uint64_t>(json, field, bits);
+    case FieldDescriptor::CPPTYPE_DOUBLE: {
+      double v = 0;
+      status = ReadDouble(json, &v);
+      *bits = std::bit_cast<uint64_t>(v);
+      return status;
     }
+    case FieldDescriptor::CPPTYPE_FLOAT: {
+      float v = 0;
+      status = ReadFloat(json, &v);
+      *bits = std::bit_cast<uint32_t>(v);
+      return status;
+    }
+    case FieldDescriptor::CPPTYPE_BOOL:
+      if (!json.is_bool()) return Mismatch("boolean", json);
+      *bits = json.get_bool().value_unsafe() ? 1 : 0;
+      return absl::OkStatus();
     case FieldDescriptor::CPPTYPE_ENUM: {
       int number = 0;
-      if (json.is_string()) {
-        const auto* value =
-            field->enum_type()->FindValueByName(std::string(StringOf(json)));
-        if (value == nullptr) {
-          return Error(absl::StrCat("unknown enum value \"",
-                                    Quoted(StringOf(json)), "\""));
-        }
-        number = value->number();
-      } else if (json.type() == element_type::INT64 &&
-                 json.get_int64().value_unsafe() >=
-                     std::numeric_limits<int32_t>::min() &&
-                 json.get_int64().value_unsafe() <=
-                     std::numeric_limits<int32_t>::max()) {
-        number = static_cast<int>(json.get_int64().value_unsafe());
-      } else {
-        return Mismatch("enum name", json);
-      }
-      add ? r->AddEnumValue(message, field, number)
-          : r->SetEnumValue(message, field, number);
-      return absl::OkStatus();
+      status = ReadEnum(json, field, &number);
+      *bits = IntegerBits(number, field);
+      return status;
     }
+    default:
+      return Error("unsupported field type");
+  }
+}
+
+absl::Status Reader::ReadValue(Element json, const FieldTable& f, Slot slot,
+                               std::string* out) {
+  const bool keep_default = slot != Slot::kSingular || f.has_presence;
+  switch (f.field->cpp_type()) {
+    case FieldDescriptor::CPPTYPE_MESSAGE:
+      return ReadNested(json, f, out);
     case FieldDescriptor::CPPTYPE_STRING: {
       // json::Parse guarantees valid UTF-8 (escapes included), which a
       // proto3 string must be.
       if (!json.is_string()) return Mismatch("string", json);
-      std::string value(StringOf(json));
-      if (field->type() == FieldDescriptor::TYPE_BYTES) {
-        std::string decoded;
+      absl::string_view value = StringOf(json);
+      std::string decoded;
+      if (f.field->type() == FieldDescriptor::TYPE_BYTES) {
         if (!absl::Base64Unescape(value, &decoded) &&
             !absl::WebSafeBase64Unescape(value, &decoded)) {
           return Error("expected base64, got a string that is not");
         }
-        value = std::move(decoded);
+        value = decoded;
       }
-      add ? r->AddString(message, field, std::move(value))
-          : r->SetString(message, field, std::move(value));
+      if (value.empty() && !keep_default) return absl::OkStatus();
+      PutTag(f, out);
+      PutLengthDelimited(value, out);
       return absl::OkStatus();
     }
-    case FieldDescriptor::CPPTYPE_MESSAGE: {
-      Message* child = add ? r->AddMessage(message, field)
-                           : r->MutableMessage(message, field);
-      return ReadMessage(json, child);
+    default: {
+      uint64_t bits = 0;
+      absl::Status status = ReadBits(json, f.field, &bits);
+      if (!status.ok()) return status;
+      // A zero of every bit is the default (-0.0 is kept, as protobuf does).
+      if (bits == 0 && !keep_default) return absl::OkStatus();
+      if (slot != Slot::kPacked) PutTag(f, out);
+      PutBits(f, bits, out);
+      return absl::OkStatus();
     }
   }
-  return Error("unsupported field type");
 }
 
-#undef ENVELOPE_SET_SCALAR
-
-absl::Status Reader::ReadWellKnown(Element json, Message* message) {
-  const std::string& name = message->GetDescriptor()->full_name();
-  const Reflection* r = message->GetReflection();
-  const Descriptor* d = message->GetDescriptor();
-  if (name == "google.protobuf.Timestamp") return ReadTimestamp(json, message);
-  if (name == "google.protobuf.Duration") return ReadDuration(json, message);
-  if (name == "google.protobuf.Any") return ReadAny(json, message);
-  if (name == "google.protobuf.Value") return ReadStructValue(json, message);
-  if (name == "google.protobuf.Struct") {
-    if (!json.is_object()) return Mismatch("object", json);
-    return ReadMap(json, d->FindFieldByName("fields"), message);
-  }
-  if (name == "google.protobuf.ListValue") {
-    return ReadField(json, d->FindFieldByName("values"), message);
-  }
-  if (name == "google.protobuf.FieldMask") {
-    if (!json.is_string()) return Mismatch("string", json);
-    const FieldDescriptor* paths = d->FindFieldByName("paths");
-    for (absl::string_view path :
-         absl::StrSplit(StringOf(json), ',', absl::SkipEmpty())) {
-      r->AddString(message, paths, json_internal::CamelToSnake(path));
+absl::Status Reader::ReadWellKnown(Element json, const MessageTable& table,
+                                   std::string* out) {
+  switch (table.well_known) {
+    case WellKnown::kTimestamp:
+      return ReadTimestamp(json, table, out);
+    case WellKnown::kDuration:
+      return ReadDuration(json, table, out);
+    case WellKnown::kAny:
+      return ReadAny(json, table, out);
+    case WellKnown::kValue:
+      return ReadStructValue(json, table, out);
+    case WellKnown::kStruct:
+      if (!json.is_object()) return Mismatch("object", json);
+      return ReadMap(json, table.Named("fields"), out);
+    case WellKnown::kListValue:
+      return ReadField(json, table.Named("values"), out);
+    case WellKnown::kFieldMask: {
+      if (!json.is_string()) return Mismatch("string", json);
+      const FieldTable& paths = table.Named("paths");
+      for (absl::string_view path :
+           absl::StrSplit(StringOf(json), ',', absl::SkipEmpty())) {
+        PutTag(paths, out);
+        PutLengthDelimited(json_internal::CamelToSnake(path), out);
+      }
+      return absl::OkStatus();
     }
-    return absl::OkStatus();
+    case WellKnown::kWrapper:
+      // The JSON is the wrapped value.
+      return ReadValue(json, table.Named("value"), Slot::kSingular, out);
+    case WellKnown::kNone:
+      break;
   }
-  // A wrapper: the JSON is the wrapped value.
-  return ReadValue(json, d->FindFieldByName("value"), message, false);
+  return Error("unsupported well-known type");
 }
 
 // RFC 3339 as proto3 JSON writes it: a four-digit year, then only the
@@ -561,7 +650,16 @@ bool LooksLikeRfc3339(absl::string_view text) {
   return true;
 }
 
-absl::Status Reader::ReadTimestamp(Element json, Message* message) {
+// Timestamp and Duration: seconds (int64) and nanos (int32), zero = unset.
+void PutSecondsAndNanos(const MessageTable& table, int64_t seconds,
+                        int32_t nanos, std::string* out) {
+  PutVarintField(table.Named("seconds"), static_cast<uint64_t>(seconds), out);
+  PutVarintField(table.Named("nanos"),
+                 static_cast<uint64_t>(static_cast<int64_t>(nanos)), out);
+}
+
+absl::Status Reader::ReadTimestamp(Element json, const MessageTable& table,
+                                   std::string* out) {
   if (!json.is_string()) return Mismatch("RFC 3339 timestamp string", json);
   absl::string_view text = StringOf(json);
   absl::Time time;
@@ -575,13 +673,10 @@ absl::Status Reader::ReadTimestamp(Element json, Message* message) {
       seconds > json_internal::kMaxTimestampSeconds) {
     return Error("timestamp outside years 0001 to 9999");
   }
-  const Descriptor* d = message->GetDescriptor();
-  message->GetReflection()->SetInt64(message, d->FindFieldByName("seconds"),
-                                     seconds);
-  message->GetReflection()->SetInt32(
-      message, d->FindFieldByName("nanos"),
-      static_cast<int32_t>(
-          absl::ToInt64Nanoseconds(time - absl::FromUnixSeconds(seconds))));
+  PutSecondsAndNanos(table, seconds,
+                     static_cast<int32_t>(absl::ToInt64Nanoseconds(
+                         time - absl::FromUnixSeconds(seconds))),
+                     out);
   return absl::OkStatus();
 }
 
@@ -595,7 +690,8 @@ bool AllDigits(absl::string_view text) {
 
 // proto3 JSON's duration: an optional '-', digits, an optional fraction of
 // 1 to 9 digits, 's'; within ±315,576,000,000 s.
-absl::Status Reader::ReadDuration(Element json, Message* message) {
+absl::Status Reader::ReadDuration(Element json, const MessageTable& table,
+                                  std::string* out) {
   if (!json.is_string()) return Mismatch("duration string like \"1.5s\"", json);
   absl::string_view text = StringOf(json);
   const absl::Status invalid =
@@ -619,82 +715,97 @@ absl::Status Reader::ReadDuration(Element json, Message* message) {
     if (!absl::SimpleAtoi(fraction, &nanos)) return invalid;
   }
   const int64_t signed_seconds = static_cast<int64_t>(seconds);
-  const Descriptor* d = message->GetDescriptor();
-  message->GetReflection()->SetInt64(
-      message, d->FindFieldByName("seconds"),
-      negative ? -signed_seconds : signed_seconds);
-  message->GetReflection()->SetInt32(
-      message, d->FindFieldByName("nanos"),
-      static_cast<int32_t>(negative ? -nanos : nanos));
+  PutSecondsAndNanos(table, negative ? -signed_seconds : signed_seconds,
+                     static_cast<int32_t>(negative ? -nanos : nanos), out);
   return absl::OkStatus();
 }
 
-absl::Status Reader::ReadStructValue(Element json, Message* message) {
-  const Descriptor* d = message->GetDescriptor();
-  const Reflection* r = message->GetReflection();
+// google.protobuf.Value: each kind is a member of its oneof, so even a zero
+// is written.
+absl::Status Reader::ReadStructValue(Element json, const MessageTable& table,
+                                     std::string* out) {
   switch (json.type()) {
     case element_type::NULL_VALUE:
-      r->SetEnumValue(message, d->FindFieldByName("null_value"), 0);
+      PutTag(table.Named("null_value"), out);
+      PutVarint(0, out);
       return absl::OkStatus();
     case element_type::BOOL:
-      r->SetBool(message, d->FindFieldByName("bool_value"),
-                 json.get_bool().value_unsafe());
+      PutTag(table.Named("bool_value"), out);
+      PutVarint(json.get_bool().value_unsafe() ? 1 : 0, out);
       return absl::OkStatus();
     case element_type::INT64:
     case element_type::UINT64:
     case element_type::DOUBLE:
-      r->SetDouble(message, d->FindFieldByName("number_value"), DoubleOf(json));
+      PutTag(table.Named("number_value"), out);
+      PutFixed64(std::bit_cast<uint64_t>(DoubleOf(json)), out);
       return absl::OkStatus();
     case element_type::STRING:
-      r->SetString(message, d->FindFieldByName("string_value"),
-                   std::string(StringOf(json)));
+      PutTag(table.Named("string_value"), out);
+      PutLengthDelimited(StringOf(json), out);
       return absl::OkStatus();
     case element_type::OBJECT:
-      return ReadMessage(
-          json, r->MutableMessage(message, d->FindFieldByName("struct_value")));
+      return ReadNested(json, table.Named("struct_value"), out);
     case element_type::ARRAY:
-      return ReadMessage(
-          json, r->MutableMessage(message, d->FindFieldByName("list_value")));
+      return ReadNested(json, table.Named("list_value"), out);
   }
   return Error("unsupported JSON value");
 }
 
-absl::Status Reader::ReadAny(Element json, Message* message) {
+absl::Status Reader::ReadAny(Element json, const MessageTable& table,
+                             std::string* out) {
   if (!json.is_object()) return Mismatch("object", json);
   std::optional<Element> type_member = json::Member(json, "@type");
   if (!type_member.has_value() || !type_member->is_string()) {
     return Error("an Any needs a string \"@type\"");
   }
-  std::string url(StringOf(*type_member));
-  std::string name = url.substr(url.rfind('/') + 1);
+  absl::string_view url = StringOf(*type_member);
+  std::string name(url.substr(url.rfind('/') + 1));
   const Descriptor* type =
-      message->GetDescriptor()->file()->pool()->FindMessageTypeByName(name);
+      table.descriptor->file()->pool()->FindMessageTypeByName(name);
   if (type == nullptr) {
     return Error(absl::StrCat("unknown type \"", Quoted(url), "\""));
   }
-  google::protobuf::DynamicMessageFactory factory;
-  std::unique_ptr<Message> inner(factory.GetPrototype(type)->New());
+  const MessageTable& inner_table = MessageTable::Of(type);
+  std::string inner;
   absl::Status status;
-  if (json_internal::IsWellKnown(type)) {
+  if (inner_table.well_known != WellKnown::kNone) {
     std::optional<Element> value = json::Member(json, "value");
-    if (value.has_value()) status = ReadMessage(*value, inner.get());
+    if (value.has_value()) status = ReadMessage(*value, inner_table, &inner);
   } else {
-    status = ReadMessage(json, inner.get(), /*skip_type=*/true);
+    status = ReadMessage(json, inner_table, &inner, /*skip_type=*/true);
   }
   if (!status.ok()) return status;
-  const Descriptor* d = message->GetDescriptor();
-  message->GetReflection()->SetString(message, d->FindFieldByName("type_url"),
-                                      url);
-  message->GetReflection()->SetString(message, d->FindFieldByName("value"),
-                                      inner->SerializeAsString());
+  // type_url and value: empty = unset, as for any proto3 string.
+  if (!url.empty()) {
+    PutTag(table.Named("type_url"), out);
+    PutLengthDelimited(url, out);
+  }
+  if (!inner.empty()) {
+    PutTag(table.Named("value"), out);
+    PutLengthDelimited(inner, out);
+  }
   return absl::OkStatus();
 }
 
 }  // namespace
 
+absl::Status JsonValueToWire(json::Element json, const Descriptor* type,
+                             std::string* out, JsonReadStats* stats) {
+  return Reader(stats).ReadRoot(json, MessageTable::Of(type), out);
+}
+
 absl::Status JsonValueToMessage(json::Element json, Message* message,
                                 JsonReadStats* stats) {
-  return Reader(stats).ReadRoot(json, message);
+  std::string wire;
+  absl::Status status =
+      JsonValueToWire(json, message->GetDescriptor(), &wire, stats);
+  if (!status.ok()) return status;
+  if (!message->MergeFromString(wire)) {
+    return absl::InternalError(
+        absl::StrCat("the wire format written for ",
+                     message->GetDescriptor()->full_name(), " does not parse"));
+  }
+  return absl::OkStatus();
 }
 
 absl::Status JsonToMessage(absl::string_view json, Message* message,

@@ -4,6 +4,8 @@
 #include "gateway/route/router.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/duration.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
 #include "tests/protos/test_types.pb.h"
@@ -389,6 +391,85 @@ TEST(HostileJsonTest, WrittenValuesReadBack) {
   envelope::test::WellKnown times_back;
   ASSERT_TRUE(JsonToMessage(json, &times_back).ok()) << json;
   EXPECT_EQ(times_back.created().seconds(), -62135596800);
+}
+
+// Reads `json` with JsonValueToWire into a T and with protobuf's own JSON
+// parser into another: both must be equal, and (`same_size`) of the same
+// encoded size.
+template <typename T>
+void ExpectAgreesWithProtobuf(const std::string& json, bool same_size) {
+  SCOPED_TRACE(json);
+  absl::StatusOr<json::Document> document = json::Parse(json);
+  ASSERT_TRUE(document.ok()) << document.status();
+  std::string wire;
+  ASSERT_TRUE(JsonValueToWire(document->root(), T::descriptor(), &wire).ok());
+  T ours;
+  ASSERT_TRUE(ours.ParseFromString(wire));
+  T theirs;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = true;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(json, &theirs, options).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(ours, theirs))
+      << ours.DebugString() << "\nvs\n"
+      << theirs.DebugString();
+  // Defaults of fields without presence are left out, as protobuf does.
+  if (same_size) EXPECT_EQ(wire.size(), theirs.ByteSizeLong());
+}
+
+// The reader writes the wire format itself: for every encoding, packed or
+// not, in maps and nested, the bytes must parse to what protobuf's own JSON
+// parser makes of the same text.
+TEST(JsonValueToWireTest, AgreesWithProtobufsJsonParser) {
+  const std::string long_text(300, 'x');  // a length of two bytes
+  const std::vector<std::string> cases = {
+      R"({"s32":-2147483648,"s64":"-9223372036854775808","f32":4294967295,)"
+      R"("f64":"18446744073709551615","sf32":-1,"sf64":"-9223372036854775807",)"
+      R"("i32":-1,"flt":-0.5,"dbl":-0.0,"flag":true,"color":"GREEN"})",
+      R"({"s32s":[-1,0,1,2147483647],"s64s":[-3,"4"],"f32s":[0,7],)"
+      R"("sf64s":[-9],"i32s":[-2147483648,5],"dbls":[0,1.5,-2e300],)"
+      R"("flags":[true,false],"colors":["RED",2,0],"unpacked":[1,-1,0]})",
+      R"({"byS":1,"bySint":{"-5":"m","0":""},"byFlag":{"true":{"Zone":"z"},)"
+      R"("false":{}},"byU64":{"18446744073709551615":0.25},)"
+      R"("byFixed":{"4294967295":"AP8="}})",
+      R"({"maybe":0,"s32":0,"f32":0,"dbl":0,"color":"COLOR_UNSPECIFIED",)"
+      R"("flag":false,"i32s":[],"longText":")" +
+          long_text + R"("})",
+      R"({"children":[{"s32":-1,"children":[{"inner":{"ProjectId":-1}}]},{}],)"
+      R"("inner":{"Zone":")" +
+          long_text + R"(","ProjectId":"7"}})",
+  };
+  for (const std::string& json : cases) {
+    ExpectAgreesWithProtobuf<envelope::test::Encodings>(json, true);
+  }
+  // A proto3 `optional` zero is written, a plain zero is not.
+  absl::StatusOr<json::Document> zero = json::Parse(R"({"maybe":0,"s32":0})");
+  std::string wire;
+  ASSERT_TRUE(JsonValueToWire(zero->root(),
+                              envelope::test::Encodings::descriptor(), &wire)
+                  .ok());
+  envelope::test::Encodings message;
+  ASSERT_TRUE(message.ParseFromString(wire));
+  EXPECT_TRUE(message.has_maybe());
+  EXPECT_EQ(wire, std::string("\xc8\x01\x00", 3));  // field 25, varint 0
+}
+
+TEST(JsonValueToWireTest, WellKnownTypesAgreeWithProtobufsJsonParser) {
+  const std::vector<std::string> cases = {
+      R"({"created":"2024-02-29T23:59:59.123456789Z","timeout":"-1.5s",)"
+      R"("big":"-9223372036854775808","name":"","enabled":false,)"
+      R"("labels":{"a":1,"b":[null,true,"s",{"c":{}}]},"anything":null,)"
+      R"("list":[1,"x",null],"mask":"fooBar,baz.quxQuux","textChoice":""})",
+      R"({"detail":{"@type":"type.googleapis.com/envelope.test.Inner",)"
+      R"("Zone":"z","ProjectId":"-3"},"numberChoice":0,"anything":{"k":[]}})",
+      R"({"detail":{"@type":"type.googleapis.com/google.protobuf.Duration",)"
+      R"("value":"3s"},"created":"1970-01-01T00:00:00Z","timeout":"0s"})",
+  };
+  for (const std::string& json : cases) {
+    // protobuf's util writes an Any's Duration with its zero nanos: the
+    // same message, two bytes more.
+    ExpectAgreesWithProtobuf<envelope::test::WellKnown>(json, false);
+  }
 }
 
 }  // namespace

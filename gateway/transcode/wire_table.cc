@@ -1,0 +1,121 @@
+#include "gateway/transcode/wire_table.h"
+
+#include <memory>
+
+#include "absl/synchronization/mutex.h"
+#include "gateway/transcode/json_internal.h"
+
+namespace envelope::transcode_internal {
+namespace {
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+
+Encoding EncodingOf(const FieldDescriptor* field) {
+  switch (field->type()) {
+    case FieldDescriptor::TYPE_SINT32:
+      return Encoding::kZigZag32;
+    case FieldDescriptor::TYPE_SINT64:
+      return Encoding::kZigZag64;
+    case FieldDescriptor::TYPE_FIXED32:
+    case FieldDescriptor::TYPE_SFIXED32:
+    case FieldDescriptor::TYPE_FLOAT:
+      return Encoding::kFixed32;
+    case FieldDescriptor::TYPE_FIXED64:
+    case FieldDescriptor::TYPE_SFIXED64:
+    case FieldDescriptor::TYPE_DOUBLE:
+      return Encoding::kFixed64;
+    case FieldDescriptor::TYPE_STRING:
+    case FieldDescriptor::TYPE_BYTES:
+    case FieldDescriptor::TYPE_MESSAGE:
+    case FieldDescriptor::TYPE_GROUP:
+      return Encoding::kBytes;
+    default:
+      return Encoding::kVarint;
+  }
+}
+
+int WireType(Encoding encoding) {
+  switch (encoding) {
+    case Encoding::kFixed32:
+      return 5;
+    case Encoding::kFixed64:
+      return 1;
+    case Encoding::kBytes:
+      return 2;
+    default:
+      return 0;
+  }
+}
+
+WellKnown WellKnownOf(const Descriptor* descriptor) {
+  if (!json_internal::IsWellKnown(descriptor)) return WellKnown::kNone;
+  const std::string& name = descriptor->full_name();
+  if (name == "google.protobuf.Timestamp") return WellKnown::kTimestamp;
+  if (name == "google.protobuf.Duration") return WellKnown::kDuration;
+  if (name == "google.protobuf.Any") return WellKnown::kAny;
+  if (name == "google.protobuf.Value") return WellKnown::kValue;
+  if (name == "google.protobuf.Struct") return WellKnown::kStruct;
+  if (name == "google.protobuf.ListValue") return WellKnown::kListValue;
+  if (name == "google.protobuf.FieldMask") return WellKnown::kFieldMask;
+  return WellKnown::kWrapper;
+}
+
+}  // namespace
+
+MessageTable::MessageTable(const Descriptor* descriptor)
+    : descriptor(descriptor),
+      well_known(WellKnownOf(descriptor)),
+      fields(descriptor->field_count()),
+      oneof_count(descriptor->oneof_decl_count()) {
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    const FieldDescriptor* field = descriptor->field(i);
+    FieldTable& f = fields[i];
+    f.field = field;
+    f.encoding = EncodingOf(field);
+    f.repeated = field->is_repeated();
+    f.packed = field->is_packed();
+    f.map = field->is_map();
+    f.has_presence = field->has_presence();
+    f.holds_json_value =
+        field->message_type() != nullptr &&
+        field->message_type()->full_name() == "google.protobuf.Value";
+    const auto* oneof = field->real_containing_oneof();
+    f.oneof = oneof == nullptr ? -1 : oneof->index();
+    const int wire_type = f.packed ? 2 : WireType(f.encoding);
+    uint64_t tag = (static_cast<uint64_t>(field->number()) << 3) | wire_type;
+    while (tag >= 0x80) {
+      f.tag[f.tag_size++] = static_cast<char>(tag | 0x80);
+      tag >>= 7;
+    }
+    f.tag[f.tag_size++] = static_cast<char>(tag);
+    by_name_.emplace(field->json_name(), i);
+    by_name_.emplace(field->name(), i);
+  }
+}
+
+const MessageTable& MessageTable::Of(const Descriptor* descriptor) {
+  thread_local absl::flat_hash_map<const Descriptor*, const MessageTable*>
+      local;
+  if (auto it = local.find(descriptor); it != local.end()) return *it->second;
+  static absl::Mutex mu(absl::kConstInit);
+  static auto* shared =
+      new absl::flat_hash_map<const Descriptor*,
+                              std::unique_ptr<const MessageTable>>;
+  absl::MutexLock lock(&mu);
+  auto& slot = (*shared)[descriptor];
+  if (slot == nullptr) slot.reset(new MessageTable(descriptor));
+  local[descriptor] = slot.get();
+  return *slot;
+}
+
+const MessageTable* FieldTable::Child() const {
+  const MessageTable* child = child_.load(std::memory_order_acquire);
+  if (child == nullptr) {
+    child = &MessageTable::Of(field->message_type());
+    child_.store(child, std::memory_order_release);
+  }
+  return child;
+}
+
+}  // namespace envelope::transcode_internal

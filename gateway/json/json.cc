@@ -1,5 +1,6 @@
 #include "gateway/json/json.h"
 
+#include <cstring>
 #include <vector>
 
 #include "absl/container/flat_hash_set.h"
@@ -11,9 +12,9 @@ namespace {
 
 using simdjson::dom::element_type;
 
-// Objects up to this many members are checked for a repeated name pairwise;
-// larger ones with a hash set.
-constexpr size_t kPairwiseLimit = 16;
+// Objects up to this many members are checked for a repeated name with a
+// table on the stack; larger ones with a hash set.
+constexpr size_t kTableLimit = 128;
 
 absl::Status NotJson(simdjson::error_code error, size_t size) {
   const char* what = error == simdjson::DEPTH_ERROR
@@ -31,25 +32,44 @@ absl::Status RepeatedName(absl::string_view name) {
                    name.size(), " bytes)"));
 }
 
-absl::Status CheckUniqueNames(simdjson::dom::object object) {
-  const size_t size = object.size();
-  if (size < 2) return absl::OkStatus();
-  if (size <= kPairwiseLimit) {
-    std::string_view names[kPairwiseLimit];
-    size_t n = 0;
-    for (auto field : object) {
-      for (size_t i = 0; i < n; ++i) {
-        if (names[i] == field.key) return RepeatedName(View(field.key));
-      }
-      names[n++] = field.key;
-    }
-    return absl::OkStatus();
-  }
+// Objects of more than kTableLimit members: a hash set.
+absl::Status CheckUniqueNamesLarge(simdjson::dom::object object) {
   absl::flat_hash_set<absl::string_view> seen;  // views into the tape
-  seen.reserve(size);
+  seen.reserve(object.size());
   for (auto field : object) {
     if (!seen.insert(View(field.key)).second) {
       return RepeatedName(View(field.key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckUniqueNames(simdjson::dom::object object) {
+  const size_t size = object.size();
+  if (size < 2) return absl::OkStatus();
+  if (size > kTableLimit) return CheckUniqueNamesLarge(object);
+  // Open addressing over NameHash, at most half full; names are compared in
+  // full only when their hashes agree.
+  size_t slots = 4;
+  while (slots < 2 * size) slots *= 2;
+  struct Slot {
+    uint64_t hash;
+    const char* data;  // null: free
+    size_t size;
+  } table[2 * kTableLimit];
+  for (size_t i = 0; i < slots; ++i) table[i].data = nullptr;
+  for (auto field : object) {
+    const uint64_t hash = NameHash(field.key);
+    for (size_t i = hash & (slots - 1);; i = (i + 1) & (slots - 1)) {
+      Slot& slot = table[i];
+      if (slot.data == nullptr) {
+        slot = {hash, field.key.data(), field.key.size()};
+        break;
+      }
+      if (slot.hash == hash &&
+          std::string_view(slot.data, slot.size) == field.key) {
+        return RepeatedName(View(field.key));
+      }
     }
   }
   return absl::OkStatus();

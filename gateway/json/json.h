@@ -25,6 +25,8 @@
 #define GATEWAY_JSON_JSON_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,6 +114,23 @@ std::optional<Element> Member(Element object, absl::string_view name);
 //
 //   absl::string_view id = json::StringMember(response, "RequestId");
 absl::string_view StringMember(Element object, absl::string_view name);
+
+// A cheap hash of a member name for tables of names: its length and its
+// first and last 8 bytes, mixed. Names of the API differ in those.
+//
+// Example:
+//
+//   size_t slot = json::NameHash(name) & (table_size - 1);
+inline uint64_t NameHash(std::string_view name) {
+  uint64_t head = 0;
+  uint64_t tail = 0;
+  const size_t size = name.size();
+  std::memcpy(&head, name.data(), size < 8 ? size : 8);
+  if (size > 8) std::memcpy(&tail, name.data() + size - 8, 8);
+  uint64_t h =
+      (head ^ (tail * 0x9e3779b97f4a7c15u) ^ size) * 0xff51afd7ed558ccdu;
+  return h ^ (h >> 29);
+}
 
 // "object", "array", "string", "number", "boolean" or "null".
 const char* KindOf(Element value);

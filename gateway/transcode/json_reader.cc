@@ -217,10 +217,11 @@ class Reader {
     }
     if (!json.is_object()) return Mismatch("object", json);
     SeenFields seen(table);
+    size_t next = 0;
     for (auto member : json::ObjectOf(json)) {
       absl::string_view name = json::View(member.key);
       if (skip_type && name == "@type") continue;
-      const FieldTable* field = table.Find(name);
+      const FieldTable* field = table.Find(name, &next);
       if (field == nullptr) {
         if (stats_ != nullptr) ++stats_->unknown_members;
         continue;

@@ -2,7 +2,9 @@
 
 #include <memory>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/json/json.h"
 #include "gateway/transcode/json_internal.h"
 
 namespace envelope::transcode_internal {
@@ -68,10 +70,14 @@ MessageTable::MessageTable(const Descriptor* descriptor)
       well_known(WellKnownOf(descriptor)),
       fields(descriptor->field_count()),
       oneof_count(descriptor->oneof_decl_count()) {
+  size_t slots = 4;
+  while (slots < 4 * fields.size()) slots *= 2;  // two names per field
+  names_.resize(slots);
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
     FieldTable& f = fields[i];
     f.field = field;
+    f.json_name = field->json_name();
     f.encoding = EncodingOf(field);
     f.repeated = field->is_repeated();
     f.packed = field->is_packed();
@@ -89,8 +95,30 @@ MessageTable::MessageTable(const Descriptor* descriptor)
       tag >>= 7;
     }
     f.tag[f.tag_size++] = static_cast<char>(tag);
-    by_name_.emplace(field->json_name(), i);
-    by_name_.emplace(field->name(), i);
+    AddName(field->json_name(), i);
+    if (field->name() != field->json_name()) AddName(field->name(), i);
+  }
+}
+
+void MessageTable::AddName(absl::string_view name, int field) {
+  const uint64_t hash = json::NameHash(json::StdView(name));
+  const size_t mask = names_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    if (names_[i].field < 0) {
+      names_[i] = {hash, name, field};
+      return;
+    }
+    if (names_[i].name == name) return;  // a json_name that is a field name
+  }
+}
+
+const FieldTable* MessageTable::Find(absl::string_view name) const {
+  const uint64_t hash = json::NameHash(json::StdView(name));
+  const size_t mask = names_.size() - 1;
+  for (size_t i = hash & mask;; i = (i + 1) & mask) {
+    const NameSlot& slot = names_[i];
+    if (slot.field < 0) return nullptr;
+    if (slot.hash == hash && slot.name == name) return &fields[slot.field];
   }
 }
 

@@ -16,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "google/protobuf/descriptor.h"
 
@@ -49,6 +48,7 @@ struct MessageTable;
 
 struct FieldTable {
   const google::protobuf::FieldDescriptor* field = nullptr;
+  absl::string_view json_name;  // the descriptor's own string
   Encoding encoding = Encoding::kVarint;
   // The tag written before each value; for a packed field the tag of the
   // one length-delimited record that holds them all.
@@ -81,9 +81,17 @@ struct MessageTable {
 
   // The field a JSON member names (json_name, or the proto field name as
   // proto3 JSON allows), or null.
-  const FieldTable* Find(absl::string_view name) const {
-    auto it = by_name_.find(name);
-    return it == by_name_.end() ? nullptr : &fields[it->second];
+  const FieldTable* Find(absl::string_view name) const;
+  // As above, trying `*next` first: the API writes members in the order of
+  // its schema, which is the fields' order, so most lookups are one
+  // comparison. Sets `*next` to the field after the one found.
+  const FieldTable* Find(absl::string_view name, size_t* next) const {
+    if (*next < fields.size() && fields[*next].json_name == name) {
+      return &fields[(*next)++];
+    }
+    const FieldTable* field = Find(name);
+    if (field != nullptr) *next = field->field->index() + 1;
+    return field;
   }
   // The field of this name (for the well-known types' own fields).
   const FieldTable& Named(absl::string_view name) const { return *Find(name); }
@@ -94,8 +102,16 @@ struct MessageTable {
  private:
   explicit MessageTable(const google::protobuf::Descriptor* descriptor);
   friend struct FieldTable;
-  // Views into the descriptor's own name strings.
-  absl::flat_hash_map<absl::string_view, int> by_name_;
+  // Open addressing over json::NameHash: each slot holds a name (a view of
+  // the descriptor's own string) and its field's index, or -1; at most half
+  // full.
+  struct NameSlot {
+    uint64_t hash = 0;
+    absl::string_view name;
+    int field = -1;
+  };
+  void AddName(absl::string_view name, int field);
+  std::vector<NameSlot> names_;
 };
 
 }  // namespace envelope::transcode_internal

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
 namespace envelope::json {
@@ -69,6 +70,26 @@ TEST(ParseTest, RepeatedNamesAreRefusedAtAnyDepth) {
   EXPECT_TRUE(Parse(wide + "\"z\":0}").ok());
   EXPECT_FALSE(Parse(wide + "\"k42\":0}").ok());
   EXPECT_TRUE(Parse(R"({"a":{"a":{"a":1}}})").ok());
+}
+
+// Every size of object (the checks differ by size), with names that share
+// their length and first and last 8 bytes, which the check hashes.
+TEST(ParseTest, RepeatedNamesAreFoundInObjectsOfEverySize) {
+  for (int members : {2, 3, 16, 17, 64, 128, 129, 1000}) {
+    SCOPED_TRACE(members);
+    std::string object = "{";
+    for (int i = 0; i < members; ++i) {
+      const std::string middle = absl::StrCat(i % 10, i / 10 % 10, i / 100);
+      object += absl::StrCat("\"InstanceN", middle, "ameSuffix\":", i, ",");
+    }
+    EXPECT_TRUE(Parse(object + "\"z\":0}").ok());
+    EXPECT_FALSE(Parse(object + "\"InstanceN000ameSuffix\":0}").ok());
+    const std::string last = absl::StrCat(
+        (members - 1) % 10, (members - 1) / 10 % 10, (members - 1) / 100);
+    EXPECT_FALSE(
+        Parse(absl::StrCat(object, "\"InstanceN", last, "ameSuffix\":0}"))
+            .ok());
+  }
 }
 
 TEST(ParseObjectTest, OnlyObjects) {

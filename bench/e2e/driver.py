@@ -22,8 +22,10 @@ divided by the run's calls. Every gateway call of a run must end OK (its
 import argparse
 import ctypes
 import datetime
+import grp
 import json
 import os
+import pwd
 import re
 import shlex
 import shutil
@@ -226,8 +228,6 @@ def start_nginx(procs, work, nginx):
     for size in SIZES.values():
         with open(os.path.join(root, "www/envelopes", size["file"]), "w") as f:
             f.write(size["text"])
-    import grp
-    import pwd
     conf = os.path.join(root, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(
@@ -330,7 +330,10 @@ def grpc_call(address, region):
     import grpc
     with grpc.insecure_channel(address) as channel:
         call = channel.unary_unary(METHOD)  # bytes in, bytes out
-        return call(REQUEST, metadata=[("x-tc-region", region)], timeout=30)
+        try:
+            return call(REQUEST, metadata=[("x-tc-region", region)], timeout=30)
+        except grpc.RpcError as e:
+            raise BenchError("a call to %s ended %s: %s" % (address, e.code(), e.details()))
 
 
 # ------------------------------------------------------------------- runs
@@ -375,13 +378,22 @@ def latency_from_log(path):
     return percentile(durations, 0.50), percentile(durations, 0.99)
 
 
+def h2load_run(args, env, proc, address, size, streams, calls, name):
+    """h2load at ADDRESS: PROC's CPU per call and, at 1 stream, the latency."""
+    log_file = os.path.join(env["work"], "h2load-%s.log" % name) if streams == 1 else None
+    ticks, start = cpu_ticks(proc.pid), time.monotonic()
+    h2load(args, address, size, streams, calls, env["frame"], log_file)
+    used, seconds = cpu_ticks(proc.pid) - ticks, time.monotonic() - start
+    result = {"cpu_us_per_call": used * 1e6 / CLOCK_TICKS / calls, "seconds": seconds}
+    if log_file:
+        result["p50_us"], result["p99_us"] = latency_from_log(log_file)
+    return result
+
+
 def run_gateway(args, env, size, streams, calls):
     gw = env["gateway"]
-    log_file = os.path.join(env["work"], "h2load-gateway.log") if streams == 1 else None
     before = calls_by_code(gw["admin"])
-    ticks, start = cpu_ticks(gw["proc"].pid), time.monotonic()
-    h2load(args, gw["address"], size, streams, calls, env["frame"], log_file)
-    used, seconds = cpu_ticks(gw["proc"].pid) - ticks, time.monotonic() - start
+    result = h2load_run(args, env, gw["proc"], gw["address"], size, streams, calls, "gateway")
     # A call is counted when it ends, just after its answer left: wait for all.
     deadline = time.monotonic() + 10
     while True:
@@ -396,22 +408,12 @@ def run_gateway(args, env, size, streams, calls):
                  if after[code] != before.get(code, 0)}
         raise BenchError("gateway run (%s, %d streams): %d calls, but by gRPC code %s" % (
             size, streams, calls, codes))
-    result = {"cpu_us_per_call": used * 1e6 / CLOCK_TICKS / calls, "seconds": seconds}
-    if log_file:
-        result["p50_us"], result["p99_us"] = latency_from_log(log_file)
     return result
 
 
 def run_bare(args, env, size, streams, calls):
     bare = env["bare"][size]
-    log_file = os.path.join(env["work"], "h2load-bare.log") if streams == 1 else None
-    ticks, start = cpu_ticks(bare["proc"].pid), time.monotonic()
-    h2load(args, bare["address"], size, streams, calls, env["frame"], log_file)
-    used, seconds = cpu_ticks(bare["proc"].pid) - ticks, time.monotonic() - start
-    result = {"cpu_us_per_call": used * 1e6 / CLOCK_TICKS / calls, "seconds": seconds}
-    if log_file:
-        result["p50_us"], result["p99_us"] = latency_from_log(log_file)
-    return result
+    return h2load_run(args, env, bare["proc"], bare["address"], size, streams, calls, "bare")
 
 
 def run_curl(args, env, size, streams, calls):
@@ -509,6 +511,132 @@ def report_table(results):
 
 # --------------------------------------------------------------------- main
 
+def write_b_inputs(env, requests):
+    """Body and header files for B from what the gateway sent upstream, one
+    request per envelope size (the signature goes stale: nginx checks none)."""
+    if len(requests) != len(SIZES):
+        raise BenchError("the scripted upstream saw %d requests" % len(requests))
+    bodies = set()
+    for (name, size), (headers, body) in zip(SIZES.items(), requests):
+        bodies.add(body)
+        names = set()
+        path = os.path.join(env["work"], "headers-%s.txt" % size["region"])
+        with open(path, "w") as f:
+            for header in headers:
+                key = header.partition(":")[0].strip().lower()
+                names.add(key)
+                if key not in ("host", "content-length", "connection", "expect",
+                               "transfer-encoding"):
+                    f.write(header + "\n")
+            for key in ("Accept", "User-Agent"):  # curl adds these unless told
+                if key.lower() not in names:
+                    f.write(key + ":\n")
+        env["headers"][name] = path
+    if len(bodies) != 1:
+        raise BenchError("the gateway sent different bodies: %s" % bodies)
+    env["body"] = os.path.join(env["work"], "body.json")
+    with open(env["body"], "wb") as f:
+        f.write(bodies.pop())
+
+
+def start_bare_servers(procs, env, bare_server):
+    """One A per envelope size, answering what the gateway answered for it."""
+    for name, size in SIZES.items():
+        response = grpc_call(env["gateway"]["address"], size["region"])
+        if response.count(b"ins-") != size["instances"]:
+            raise BenchError("the gateway's %s answer holds %d instances, not %d" % (
+                name, response.count(b"ins-"), size["instances"]))
+        path = os.path.join(env["work"], "response-%s.bin" % size["region"])
+        with open(path, "wb") as f:
+            f.write(response)
+        size["response_bytes"] = len(response)
+        proc = procs.start("bare-" + size["region"],
+                           [bare_server, "--listen=127.0.0.1:0", "--response=" + path])
+        address = procs.wait_for(proc, r"listening on (\S+)").group(1)
+        env["bare"][name] = {"proc": proc, "address": address}
+
+
+def run_case(args, env, case, size, streams, calls):
+    """REPEAT interleaved runs of gateway, A and B; their medians."""
+    runs = []
+    for rep in range(args.repeat):
+        run = {"gateway": run_gateway(args, env, size, streams, calls),
+               "a": run_bare(args, env, size, streams, calls),
+               "b": run_curl(args, env, size, streams, calls)}
+        runs.append(run)
+        log("%s, run %d/%d: CPU us/call gateway %.1f (%.1f s), A %.1f (%.1f s), "
+            "B %.1f (%.1f s)" % (
+                case, rep + 1, args.repeat, run["gateway"]["cpu_us_per_call"],
+                run["gateway"]["seconds"], run["a"]["cpu_us_per_call"],
+                run["a"]["seconds"], run["b"]["cpu_us_per_call"], run["b"]["seconds"]))
+
+    def median(who, key):
+        return statistics.median(r[who][key] for r in runs)
+    m = {"gateway_cpu_us": median("gateway", "cpu_us_per_call"),
+         "a_cpu_us": median("a", "cpu_us_per_call"),
+         "b_cpu_us": median("b", "cpu_us_per_call")}
+    m["ratio"] = m["gateway_cpu_us"] / (m["a_cpu_us"] + m["b_cpu_us"])
+    if streams == 1:
+        for who, prefix in (("gateway", "gateway"), ("a", "a"), ("b", "curl")):
+            m[prefix + "_p50_us"] = median(who, "p50_us")
+            m[prefix + "_p99_us"] = median(who, "p99_us")
+        m["added_p50_us"] = m["gateway_p50_us"] - m["curl_p50_us"]
+    return {"case": case, "envelope": size, "streams": streams, "calls": calls,
+            "target_ratio": TARGET_RATIO[size], "runs": runs, "median": m}
+
+
+def benchmark(args, procs, work, binaries, scripted):
+    _, nginx_port = start_nginx(procs, work, args.nginx)
+    extra = shlex.split(args.gateway_args)
+    gw_proc, gw_address, gw_admin = start_gateway(
+        procs, "gateway", binaries["gateway"], "http://127.0.0.1:%d" % nginx_port, extra)
+    # The second gateway reads what the gateway sends, then holds calls for
+    # the RSS figure; they could wait for long.
+    hold_proc, hold_address, hold_admin = start_gateway(
+        procs, "gateway-hold", binaries["gateway"],
+        "http://127.0.0.1:%d" % scripted.server_address[1], extra + ["--default-timeout=600s"])
+    env = {"work": work, "nginx_port": nginx_port, "scripted": scripted,
+           "curl_client": binaries["curl_client"],
+           "gateway": {"proc": gw_proc, "address": gw_address, "admin": gw_admin},
+           "hold": {"proc": hold_proc, "address": hold_address, "admin": hold_admin},
+           "bare": {}, "headers": {}}
+    for size in SIZES.values():
+        grpc_call(hold_address, size["region"])
+    write_b_inputs(env, scripted.requests)
+    env["frame"] = os.path.join(work, "request.grpc")
+    with open(env["frame"], "wb") as f:
+        f.write(b"\0" + len(REQUEST).to_bytes(4, "big") + REQUEST)
+    start_bare_servers(procs, env, binaries["bare_server"])
+
+    results = {
+        "when": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
+                    "kernel": os.uname().release},
+        "method": METHOD, "request_body": open(env["body"]).read(),
+        "envelopes": {name: {"bytes": len(s["text"]), "instances": s["instances"],
+                             "grpc_response_bytes": s["response_bytes"]}
+                      for name, s in SIZES.items()},
+        "gateway_args": extra, "scale": args.scale, "repeat": args.repeat,
+        "cases": [], "rss_mb": {"gateway_idle": rss_mb(hold_proc.pid),
+                                "bare_idle": rss_mb(env["bare"]["1 KB"]["proc"].pid)},
+    }
+    # Warm-up, not measured: connections opened, caches filled.
+    for name in SIZES:
+        warm = max(100, int(1000 * args.scale))
+        run_gateway(args, env, name, 32, warm)
+        run_bare(args, env, name, 32, warm)
+        run_curl(args, env, name, 32, warm)
+    for case, size, streams, calls_at_1 in CASES:
+        calls = max(streams * 10, int(calls_at_1 * args.scale))
+        results["cases"].append(run_case(args, env, case, size, streams, calls))
+    results["rss_mb"]["gateway_after_runs"] = rss_mb(gw_proc.pid)
+    results["rss_mb"]["gateway_held"], results["rss_mb"]["calls_held"] = hold_calls(args, env)
+    results["machine"]["loadavg_after"] = os.getloadavg()
+    results["targets"] = {"ratio": TARGET_RATIO, "added_p50_us": TARGET_ADDED_P50_US,
+                          "rss_idle_mb": TARGET_RSS_IDLE_MB, "rss_held_mb": TARGET_RSS_HELD_MB}
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build-dir", required=True)
@@ -535,164 +663,39 @@ def main():
     for size in SIZES.values():
         size["text"], size["instances"] = envelope(size["bytes"])
 
-    work = tempfile.mkdtemp(prefix="envelope-e2e-")
-    procs = Processes(work)
-    scripted = None
-
     def on_signal(signum, frame):
         raise SystemExit(128 + signum)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    work = tempfile.mkdtemp(prefix="envelope-e2e-")
+    procs = Processes(work)
+    scripted = ScriptedUpstream(SIZES["1 KB"]["text"])
+    threading.Thread(target=scripted.serve_forever, daemon=True).start()
     try:
-        nginx, nginx_port = start_nginx(procs, work, args.nginx)
-        scripted = ScriptedUpstream(SIZES["1 KB"]["text"])
-        threading.Thread(target=scripted.serve_forever, daemon=True).start()
-        extra = shlex.split(args.gateway_args)
-        gw_proc, gw_address, gw_admin = start_gateway(
-            procs, "gateway", binaries["gateway"], "http://127.0.0.1:%d" % nginx_port, extra)
-        # The second gateway only holds calls for the RSS figure; its calls
-        # could wait for long.
-        hold_proc, hold_address, hold_admin = start_gateway(
-            procs, "gateway-hold", binaries["gateway"],
-            "http://127.0.0.1:%d" % scripted.server_address[1],
-            extra + ["--default-timeout=600s"])
-        env = {"work": work, "nginx_port": nginx_port, "scripted": scripted,
-               "curl_client": binaries["curl_client"],
-               "gateway": {"proc": gw_proc, "address": gw_address, "admin": gw_admin},
-               "hold": {"proc": hold_proc, "address": hold_address, "admin": hold_admin},
-               "bare": {}, "headers": {}}
-
-        # What the gateway sends upstream, read by the scripted upstream: B
-        # sends the same body and headers (a stale signature: nginx checks none).
-        for name, size in SIZES.items():
-            grpc_call(hold_address, size["region"])
-        if len(scripted.requests) != len(SIZES):
-            raise BenchError("the scripted upstream saw %d requests" % len(scripted.requests))
-        bodies = set()
-        for (name, size), (headers, body) in zip(SIZES.items(), scripted.requests):
-            bodies.add(body)
-            names = set()
-            path = os.path.join(work, "headers-%s.txt" % size["region"])
-            with open(path, "w") as f:
-                for header in headers:
-                    key = header.partition(":")[0].strip().lower()
-                    names.add(key)
-                    if key not in ("host", "content-length", "connection", "expect",
-                                   "transfer-encoding"):
-                        f.write(header + "\n")
-                for key in ("Accept", "User-Agent"):  # curl adds these unless told
-                    if key.lower() not in names:
-                        f.write(key + ":\n")
-            env["headers"][name] = path
-        if len(bodies) != 1:
-            raise BenchError("the gateway sent different bodies: %s" % bodies)
-        env["body"] = os.path.join(work, "body.json")
-        with open(env["body"], "wb") as f:
-            f.write(bodies.pop())
-        env["frame"] = os.path.join(work, "request.grpc")
-        with open(env["frame"], "wb") as f:
-            f.write(b"\0" + len(REQUEST).to_bytes(4, "big") + REQUEST)
-
-        # What the gateway answers for each envelope: A answers the same bytes.
-        for name, size in SIZES.items():
-            response = grpc_call(gw_address, size["region"])
-            if response.count(b"ins-") != size["instances"]:
-                raise BenchError("the gateway's %s answer holds %d instances, not %d" % (
-                    name, response.count(b"ins-"), size["instances"]))
-            path = os.path.join(work, "response-%s.bin" % size["region"])
-            with open(path, "wb") as f:
-                f.write(response)
-            size["response_bytes"] = len(response)
-            proc = procs.start("bare-" + size["region"],
-                               [binaries["bare_server"], "--listen=127.0.0.1:0",
-                                "--response=" + path])
-            address = procs.wait_for(proc, r"listening on (\S+)").group(1)
-            env["bare"][name] = {"proc": proc, "address": address}
-
-        results = {
-            "when": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "loadavg_before": os.getloadavg(),
-                        "kernel": os.uname().release},
-            "method": METHOD, "request_body": open(env["body"]).read(),
-            "envelopes": {name: {"bytes": len(s["text"]), "instances": s["instances"],
-                                 "grpc_response_bytes": s["response_bytes"]}
-                          for name, s in SIZES.items()},
-            "gateway_args": extra, "scale": args.scale, "repeat": args.repeat,
-            "cases": [], "rss_mb": {},
-        }
-        results["rss_mb"]["gateway_idle"] = rss_mb(hold_proc.pid)
-        results["rss_mb"]["bare_idle"] = rss_mb(env["bare"]["1 KB"]["proc"].pid)
-
-        # Warm-up, not measured: connections opened, caches filled.
-        for name in SIZES:
-            warm = max(100, int(1000 * args.scale))
-            run_gateway(args, env, name, 32, warm)
-            run_bare(args, env, name, 32, warm)
-            run_curl(args, env, name, 32, warm)
-
-        for case, size, streams, calls_at_1 in CASES:
-            calls = max(streams * 10, int(calls_at_1 * args.scale))
-            runs = []
-            for rep in range(args.repeat):
-                run = {"gateway": run_gateway(args, env, size, streams, calls),
-                       "a": run_bare(args, env, size, streams, calls),
-                       "b": run_curl(args, env, size, streams, calls)}
-                runs.append(run)
-                log("%s, run %d/%d: CPU us/call gateway %.1f (%.1f s), A %.1f (%.1f s), "
-                    "B %.1f (%.1f s)" % (
-                        case, rep + 1, args.repeat, run["gateway"]["cpu_us_per_call"],
-                        run["gateway"]["seconds"], run["a"]["cpu_us_per_call"],
-                        run["a"]["seconds"], run["b"]["cpu_us_per_call"], run["b"]["seconds"]))
-
-            def median(who, key):
-                return statistics.median(r[who][key] for r in runs)
-            m = {"gateway_cpu_us": median("gateway", "cpu_us_per_call"),
-                 "a_cpu_us": median("a", "cpu_us_per_call"),
-                 "b_cpu_us": median("b", "cpu_us_per_call")}
-            m["ratio"] = m["gateway_cpu_us"] / (m["a_cpu_us"] + m["b_cpu_us"])
-            if streams == 1:
-                m["gateway_p50_us"] = median("gateway", "p50_us")
-                m["gateway_p99_us"] = median("gateway", "p99_us")
-                m["a_p50_us"] = median("a", "p50_us")
-                m["a_p99_us"] = median("a", "p99_us")
-                m["curl_p50_us"] = median("b", "p50_us")
-                m["curl_p99_us"] = median("b", "p99_us")
-                m["added_p50_us"] = m["gateway_p50_us"] - m["curl_p50_us"]
-            results["cases"].append({"case": case, "envelope": size, "streams": streams,
-                                     "calls": calls, "target_ratio": TARGET_RATIO[size],
-                                     "runs": runs, "median": m})
-
-        results["rss_mb"]["gateway_after_runs"] = rss_mb(gw_proc.pid)
-        results["rss_mb"]["gateway_held"], held = hold_calls(args, env)
-        results["rss_mb"]["calls_held"] = held
-        results["machine"]["loadavg_after"] = os.getloadavg()
-        results["targets"] = {"ratio": TARGET_RATIO, "added_p50_us": TARGET_ADDED_P50_US,
-                              "rss_idle_mb": TARGET_RSS_IDLE_MB,
-                              "rss_held_mb": TARGET_RSS_HELD_MB}
-
-        out = args.json or os.path.join(build, "bench/e2e", "results-%s.json" %
-                                        time.strftime("%Y%m%d-%H%M%S"))
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        with open(out, "w") as f:
-            json.dump(results, f, indent=1)
-        print(report_table(results))
-        print()
-        print("CPU per call: utime+stime over the run / calls (medians of %d interleaved "
-              "runs); A = bare gRPC server, B = libcurl client to nginx; latency at 1 "
-              "stream, added p50 = gateway p50 - curl p50. Envelopes %d and %d bytes. "
-              "Load average %.2f before, %.2f after (%d CPUs). Results: %s" % (
-                  args.repeat, len(SIZES["1 KB"]["text"]), len(SIZES["100 KB"]["text"]),
-                  results["machine"]["loadavg_before"][0],
-                  results["machine"]["loadavg_after"][0], os.cpu_count(), out))
+        results = benchmark(args, procs, work, binaries, scripted)
     finally:
         procs.stop_all()
-        if scripted is not None:
-            scripted.shutdown()
-            scripted.server_close()
+        scripted.shutdown()
+        scripted.server_close()
         if args.keep:
             log("work folder kept: " + work)
         else:
             shutil.rmtree(work, ignore_errors=True)
+
+    out = args.json or os.path.join(build, "bench/e2e", "results-%s.json" %
+                                    time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as f:
+        json.dump(results, f, indent=1)
+    print(report_table(results))
+    print()
+    print("CPU per call: utime+stime over the run / calls (medians of %d interleaved runs); "
+          "A = bare gRPC server, B = libcurl client to nginx; latency at 1 stream, added "
+          "p50 = gateway p50 - curl p50. Envelopes %d and %d bytes. Load average %.2f "
+          "before, %.2f after (%d CPUs). Results: %s" % (
+              args.repeat, len(SIZES["1 KB"]["text"]), len(SIZES["100 KB"]["text"]),
+              results["machine"]["loadavg_before"][0], results["machine"]["loadavg_after"][0],
+              os.cpu_count(), out))
 
 
 if __name__ == "__main__":

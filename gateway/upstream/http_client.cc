@@ -2,19 +2,83 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <atomic>
-#include <deque>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
 namespace envelope {
+
+HttpHeaders::HttpHeaders(HttpHeaders&& other) noexcept
+    : head_(std::exchange(other.head_, nullptr)),
+      tail_(std::exchange(other.tail_, nullptr)) {}
+
+HttpHeaders& HttpHeaders::operator=(HttpHeaders&& other) noexcept {
+  if (this != &other) {
+    if (head_ != nullptr) curl_slist_free_all(head_);
+    head_ = std::exchange(other.head_, nullptr);
+    tail_ = std::exchange(other.tail_, nullptr);
+  }
+  return *this;
+}
+
+HttpHeaders::~HttpHeaders() {
+  if (head_ != nullptr) curl_slist_free_all(head_);
+}
+
+void HttpHeaders::AddLine(absl::string_view line) {
+  // curl_slist_append copies a C string: a short line is made one on the
+  // stack rather than in a string of its own.
+  char buffer[256];
+  std::string long_line;
+  const char* text = buffer;
+  if (line.size() < sizeof buffer) {
+    std::memcpy(buffer, line.data(), line.size());
+    buffer[line.size()] = '\0';
+  } else {
+    long_line.assign(line.data(), line.size());
+    text = long_line.c_str();
+  }
+  // Appended after the last node, so that no line walks the whole list.
+  curl_slist* appended = curl_slist_append(tail_, text);
+  if (appended == nullptr) return;  // out of memory: the line is left out
+  if (head_ == nullptr) {
+    head_ = tail_ = appended;
+  } else {
+    tail_ = tail_->next;
+  }
+}
+
+void HttpHeaders::Add(absl::string_view name, absl::string_view value) {
+  char buffer[256];
+  const size_t size = name.size() + 2 + value.size();
+  if (size > sizeof buffer) {
+    AddLine(absl::StrCat(name, ": ", value));
+    return;
+  }
+  std::memcpy(buffer, name.data(), name.size());
+  buffer[name.size()] = ':';
+  buffer[name.size() + 1] = ' ';
+  std::memcpy(buffer + name.size() + 2, value.data(), value.size());
+  AddLine(absl::string_view(buffer, size));
+}
+
+std::vector<std::string> HttpHeaders::Lines() const {
+  std::vector<std::string> lines;
+  for (const curl_slist* node = head_; node != nullptr; node = node->next) {
+    lines.emplace_back(node->data);
+  }
+  return lines;
+}
+
 namespace {
 
 // One request in flight; owned by the loop while curl holds it.
@@ -23,17 +87,10 @@ struct Transfer {
   HttpRequest request;
   HttpClient::Callback done;
   HttpResponse response;
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  curl_slist* connect_to = nullptr;
+  CURL* easy = nullptr;  // the loop's, lent for the transfer
+  int sends = 0;         // times libcurl was about to send the request
   bool over_limit = false;
   char error[CURL_ERROR_SIZE] = {0};
-
-  ~Transfer() {
-    if (headers != nullptr) curl_slist_free_all(headers);
-    if (connect_to != nullptr) curl_slist_free_all(connect_to);
-    if (easy != nullptr) curl_easy_cleanup(easy);
-  }
 };
 
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
@@ -48,19 +105,43 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   return bytes;
 }
 
-// libcurl says so, and only so, when it re-sends a request by itself.
-int NoticeResend(CURL*, curl_infotype type, char* data, size_t size,
-                 void* user) {
-  static constexpr absl::string_view kResend = "Connection died, retrying";
-  if (type == CURLINFO_TEXT &&
-      absl::string_view(data, size).substr(0, kResend.size()) == kResend) {
-    ++static_cast<Transfer*>(user)->response.resends;
-  }
-  return 0;
+// libcurl calls this each time it is about to send the request on a
+// connection: once, and once more for each re-send it makes by itself (a
+// reused connection found dead before any answer byte, an HTTP/2 stream
+// the server refused), so every call past the first is such a re-send.
+// It costs one call per send, where reading libcurl's verbose text (the
+// only other place it says so) costs formatting every line of it.
+int CountSend(void* user, char*, char*, int, int) {
+  ++static_cast<Transfer*>(user)->sends;
+  return CURL_PREREQFUNC_OK;
 }
 
-void SetTransportOptions(CURL* e, const HttpClientOptions& options,
-                         Transfer& t) {
+void SetUpEasy(Transfer& t, const HttpClientOptions& options,
+               curl_slist* connect_to) {
+  // curl would add "Expect: 100-continue" to large bodies: one more round trip.
+  t.request.headers.AddLine("Expect:");
+  CURL* e = t.easy;
+  curl_easy_setopt(e, CURLOPT_URL, t.request.url.c_str());
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.request.body.data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
+                   static_cast<curl_off_t>(t.request.body.size()));
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.request.headers.list());
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, WriteBody);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  if (t.request.fresh_connection) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+  }
+  curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, CountSend);
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, &t);
+  curl_easy_setopt(
+      e, CURLOPT_TIMEOUT_MS,
+      std::max<long>(1, absl::ToInt64Milliseconds(t.request.timeout)));
   curl_easy_setopt(e, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
   if (!options.ca_file.empty()) {
     curl_easy_setopt(e, CURLOPT_CAINFO, options.ca_file.c_str());
@@ -69,11 +150,8 @@ void SetTransportOptions(CURL* e, const HttpClientOptions& options,
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
-  for (const std::string& entry : options.connect_to) {
-    t.connect_to = curl_slist_append(t.connect_to, entry.c_str());
-  }
-  if (t.connect_to != nullptr) {
-    curl_easy_setopt(e, CURLOPT_CONNECT_TO, t.connect_to);
+  if (connect_to != nullptr) {
+    curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to);
   }
   if (!options.proxy.empty()) {
     curl_easy_setopt(e, CURLOPT_PROXY, options.proxy.c_str());
@@ -87,40 +165,6 @@ void SetTransportOptions(CURL* e, const HttpClientOptions& options,
   // Wait for a connection of the pool (or an h2 stream) rather than open a
   // new one per call.
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-}
-
-void SetUpEasy(Transfer& t, const HttpClientOptions& options) {
-  t.easy = curl_easy_init();
-  for (const std::string& header : t.request.headers) {
-    t.headers = curl_slist_append(t.headers, header.c_str());
-  }
-  // curl would add "Expect: 100-continue" to large bodies: one more round trip.
-  t.headers = curl_slist_append(t.headers, "Expect:");
-  CURL* e = t.easy;
-  curl_easy_setopt(e, CURLOPT_URL, t.request.url.c_str());
-  curl_easy_setopt(e, CURLOPT_POST, 1L);
-  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.request.body.data());
-  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE,
-                   static_cast<curl_off_t>(t.request.body.size()));
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, WriteBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t.error);
-  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  if (t.request.fresh_connection) {
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-  }
-  // Informational text is the only place libcurl reports its own re-sends.
-  curl_easy_setopt(e, CURLOPT_VERBOSE, 1L);
-  curl_easy_setopt(e, CURLOPT_DEBUGFUNCTION, NoticeResend);
-  curl_easy_setopt(e, CURLOPT_DEBUGDATA, &t);
-  curl_easy_setopt(
-      e, CURLOPT_TIMEOUT_MS,
-      std::max<long>(1, absl::ToInt64Milliseconds(t.request.timeout)));
-  SetTransportOptions(e, options, t);
 }
 
 bool IsTlsFailure(CURLcode code) {
@@ -153,6 +197,12 @@ absl::Status TransportStatus(const Transfer& t, CURLcode code) {
       "upstream unreachable: ", curl_easy_strerror(code), " (", detail, ")"));
 }
 
+long ConnectionCacheSize(const HttpClientOptions& options) {
+  if (options.connection_cache_size > 0) return options.connection_cache_size;
+  if (options.max_connections_per_host <= 0) return 256;
+  return 8 * options.max_connections_per_host;
+}
+
 }  // namespace
 
 class HttpClient::Loop {
@@ -163,13 +213,22 @@ class HttpClient::Loop {
     multi_ = curl_multi_init();
     curl_multi_setopt(multi_, CURLMOPT_MAX_HOST_CONNECTIONS,
                       options_.max_connections_per_host);
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
+                      ConnectionCacheSize(options_));
     curl_multi_setopt(multi_, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX);
+    // The same for every transfer: built once, read by each.
+    for (const std::string& entry : options_.connect_to) {
+      curl_slist* list = curl_slist_append(connect_to_, entry.c_str());
+      if (list != nullptr) connect_to_ = list;
+    }
     thread_ = std::thread([this] { Run(); });
   }
 
   ~Loop() {
     Stop();
+    for (CURL* easy : idle_easy_) curl_easy_cleanup(easy);
     curl_multi_cleanup(multi_);
+    if (connect_to_ != nullptr) curl_slist_free_all(connect_to_);
   }
 
   void Stop() {
@@ -184,9 +243,14 @@ class HttpClient::Loop {
   TransferId Enqueue(std::unique_ptr<Transfer> transfer) {
     TransferId id = next_id_.fetch_add(1) + 1;
     transfer->id = id;
+    bool wake = false;
     {
       absl::MutexLock lock(&mu_);
       if (!stopping_) {
+        // The loop takes every pending transfer after each wake-up, so only
+        // the first of a batch needs one: a wake-up is already on its way
+        // for the others (one system call fewer per call under load).
+        wake = pending_.empty();
         pending_.push_back(std::move(transfer));
         transfer = nullptr;
       }
@@ -195,7 +259,7 @@ class HttpClient::Loop {
       Fail(std::move(transfer), absl::UnavailableError("gateway is stopping"));
       return id;
     }
-    curl_multi_wakeup(multi_);
+    if (wake) curl_multi_wakeup(multi_);
     return id;
   }
 
@@ -235,7 +299,7 @@ class HttpClient::Loop {
 
   // Takes queued work under the lock: new transfers, cancellations, due
   // timers. Returns false once stopping.
-  bool TakeWork(std::deque<std::unique_ptr<Transfer>>& transfers,
+  bool TakeWork(std::vector<std::unique_ptr<Transfer>>& transfers,
                 std::vector<TransferId>& cancels,
                 std::vector<absl::AnyInvocable<void() &&>>& due,
                 absl::Time* next_timer) {
@@ -254,19 +318,60 @@ class HttpClient::Loop {
 
   // One turn of the loop's bookkeeping; false once stopping.
   bool Step(absl::Time* next_timer) {
-    std::deque<std::unique_ptr<Transfer>> transfers;
+    // taken_ and pending_ trade buffers: neither allocates once grown.
+    std::vector<std::unique_ptr<Transfer>>& transfers = taken_;
     std::vector<TransferId> cancels;
     std::vector<absl::AnyInvocable<void() &&>> due;
     bool running = TakeWork(transfers, cancels, due, next_timer);
     for (auto& t : transfers) {
-      SetUpEasy(*t, options_);
-      curl_multi_add_handle(multi_, t->easy);
+      t->easy = TakeEasy();
+      if (t->easy == nullptr) {
+        Fail(std::move(t), absl::ResourceExhaustedError(
+                               "could not set up an upstream transfer"));
+        continue;
+      }
+      SetUpEasy(*t, options_, connect_to_);
+      if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
+        ReturnEasy(std::exchange(t->easy, nullptr));
+        Fail(std::move(t), absl::ResourceExhaustedError(
+                               "could not start an upstream transfer"));
+        continue;
+      }
       TransferId id = t->id;
       active_[id] = t.release();  // owned by active_ until it completes
     }
+    transfers.clear();
     for (TransferId id : cancels) Abort(id);
     for (auto& task : due) std::move(task)();
     return running;
+  }
+
+  // An easy handle for a new transfer: one that an earlier transfer left,
+  // reset, or a new one. Reuse spares a handle's set-up and teardown (and
+  // its buffers' allocations) per call.
+  CURL* TakeEasy() {
+    if (idle_easy_.empty()) return curl_easy_init();
+    CURL* easy = idle_easy_.back();
+    idle_easy_.pop_back();
+    return easy;
+  }
+
+  // Takes back the handle of a transfer that curl no longer holds. Reset at
+  // once: it keeps none of the finished transfer's options or pointers
+  // (connections stay in the multi handle's cache, not in the easy handle).
+  void ReturnEasy(CURL* easy) {
+    if (idle_easy_.size() >= kMaxIdleEasy) {
+      curl_easy_cleanup(easy);
+      return;
+    }
+    curl_easy_reset(easy);
+    idle_easy_.push_back(easy);
+  }
+
+  // Removes a transfer's handle from curl and takes it back.
+  void Release(Transfer& t) {
+    curl_multi_remove_handle(multi_, t.easy);
+    ReturnEasy(std::exchange(t.easy, nullptr));
   }
 
   void Abort(TransferId id) {
@@ -274,7 +379,7 @@ class HttpClient::Loop {
     if (it == active_.end()) return;  // already done
     std::unique_ptr<Transfer> t(it->second);
     active_.erase(it);
-    curl_multi_remove_handle(multi_, t->easy);
+    Release(*t);
     Fail(std::move(t), absl::CancelledError("the call was cancelled"));
   }
 
@@ -283,7 +388,6 @@ class HttpClient::Loop {
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
     std::unique_ptr<Transfer> t(raw);
     active_.erase(raw->id);
-    curl_multi_remove_handle(multi_, easy);
     long connects = 0;
     curl_easy_getinfo(easy, CURLINFO_NUM_CONNECTS, &connects);
     connections_.fetch_add(connects, std::memory_order_relaxed);
@@ -298,6 +402,8 @@ class HttpClient::Loop {
     } else {
       t->response.body.clear();
     }
+    t->response.resends = std::max(0, t->sends - 1);
+    Release(*t);
     std::move(t->done)(std::move(t->response));
   }
 
@@ -324,12 +430,12 @@ class HttpClient::Loop {
 
   void CancelAll() {
     for (auto& [id, raw] : active_) {
-      curl_multi_remove_handle(multi_, raw->easy);
+      Release(*raw);
       Fail(std::unique_ptr<Transfer>(raw),
            absl::UnavailableError("gateway is stopping"));
     }
     active_.clear();
-    std::deque<std::unique_ptr<Transfer>> pending;
+    std::vector<std::unique_ptr<Transfer>> pending;
     std::multimap<absl::Time, absl::AnyInvocable<void() &&>> timers;
     {
       absl::MutexLock lock(&mu_);
@@ -344,19 +450,30 @@ class HttpClient::Loop {
     for (auto& [when, task] : timers) std::move(task)();
   }
 
+  // Idle easy handles kept for reuse. Enough for the calls usually in
+  // flight at once; past that a burst's extra handles are freed rather than
+  // held (each keeps some tens of KB of buffers).
+  static constexpr size_t kMaxIdleEasy = 64;
+
   const HttpClientOptions options_;
   CURLM* multi_ = nullptr;
+  curl_slist* connect_to_ = nullptr;  // options_.connect_to, for curl
   std::atomic<TransferId> next_id_{0};
   std::atomic<int64_t> connections_{0};
   std::atomic<int64_t> requests_{0};
   absl::Mutex mu_;
-  std::deque<std::unique_ptr<Transfer>> pending_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Transfer>> pending_ ABSL_GUARDED_BY(mu_);
   std::vector<TransferId> cancels_ ABSL_GUARDED_BY(mu_);
   std::multimap<absl::Time, absl::AnyInvocable<void() &&>> timers_
       ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // Transfers curl holds, by id; touched only by the I/O thread.
   absl::flat_hash_map<TransferId, Transfer*> active_;
+  // Reset easy handles waiting for a transfer; I/O thread only (and the
+  // destructor, once the thread has ended).
+  std::vector<CURL*> idle_easy_;
+  // The transfers a turn of the loop took from pending_; I/O thread only.
+  std::vector<std::unique_ptr<Transfer>> taken_;
   std::thread thread_;
 };
 

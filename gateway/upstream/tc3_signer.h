@@ -30,8 +30,21 @@ struct Tc3Signature {
 
 Tc3Signature SignTc3(const Credentials& credentials, const Tc3Input& input);
 
+// The same signature, only the Authorization header's value (what a request
+// needs; the intermediate strings are not kept).
+std::string Tc3Authorization(const Credentials& credentials,
+                             const Tc3Input& input);
+
 // Lower-case hex of SHA-256.
 std::string Sha256Hex(absl::string_view data);
+
+namespace tc3_internal {
+
+// Signing keys derived so far (misses of the signing-key cache), for tests
+// that check that the cache is used.
+int64_t SigningKeyDerivations();
+
+}  // namespace tc3_internal
 
 }  // namespace envelope
 

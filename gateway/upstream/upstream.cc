@@ -53,14 +53,14 @@ Upstream::Upstream(UpstreamOptions options)
 
 absl::StatusOr<std::string> Upstream::EndpointUrl(const ApiCall& call) const {
   // A route's own endpoint was checked when the router loaded it.
-  std::string endpoint = call.endpoint;
+  absl::string_view endpoint = call.endpoint;
   if (endpoint.empty()) {
     auto it = options_.service_endpoints.find(call.service);
     endpoint = it != options_.service_endpoints.end()
                    ? it->second
                    : options_.endpoint_template;
   }
-  if (absl::StrContains(endpoint, "{region}") && call.region.empty()) {
+  if (call.region.empty() && absl::StrContains(endpoint, "{region}")) {
     return absl::InvalidArgumentError(absl::StrCat(
         "the endpoint of ", call.service,
         " needs a region: set x-tc-region metadata or the gateway's --region"));
@@ -86,18 +86,17 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
   request.body = call.body;
   request.fresh_connection = call.must_not_repeat;
   const int64_t timestamp = absl::ToUnixSeconds(now);
-  const std::string host(UrlAuthority(request.url));
-  auto& h = request.headers;
-  h.push_back(absl::StrCat("Host: ", host));
-  h.push_back(absl::StrCat("Content-Type: ", kContentType));
-  h.push_back(absl::StrCat("X-TC-Action: ", call.action));
-  h.push_back(absl::StrCat("X-TC-Version: ", call.version));
-  h.push_back(absl::StrCat("X-TC-Timestamp: ", timestamp));
-  if (!call.region.empty())
-    h.push_back(absl::StrCat("X-TC-Region: ", call.region));
-  if (!call.language.empty()) {
-    h.push_back(absl::StrCat("X-TC-Language: ", call.language));
-  }
+  const absl::AlphaNum timestamp_text(timestamp);  // formatted in place
+  // Stays valid: request.url does not change from here on.
+  const absl::string_view host = UrlAuthority(request.url);
+  HttpHeaders& h = request.headers;
+  h.Add("Host", host);
+  h.Add("Content-Type", kContentType);
+  h.Add("X-TC-Action", call.action);
+  h.Add("X-TC-Version", call.version);
+  h.Add("X-TC-Timestamp", timestamp_text.Piece());
+  if (!call.region.empty()) h.Add("X-TC-Region", call.region);
+  if (!call.language.empty()) h.Add("X-TC-Language", call.language);
   if (options_.signing == Signing::kTc3) {
     absl::StatusOr<Credentials> current = options_.credentials->Get();
     if (!current.ok()) {
@@ -106,14 +105,14 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
     }
     const Credentials& credentials = *current;
     if (IsUnsigned(credentials)) return request;  // the "none" source
-    Tc3Signature signature = SignTc3(credentials, {.service = call.service,
-                                                   .host = host,
-                                                   .content_type = kContentType,
-                                                   .body = call.body,
-                                                   .timestamp = timestamp});
-    h.push_back(absl::StrCat("Authorization: ", signature.authorization));
+    h.Add("Authorization",
+          Tc3Authorization(credentials, {.service = call.service,
+                                         .host = host,
+                                         .content_type = kContentType,
+                                         .body = call.body,
+                                         .timestamp = timestamp}));
     if (!credentials.session_token.empty()) {
-      h.push_back(absl::StrCat("X-TC-Token: ", credentials.session_token));
+      h.Add("X-TC-Token", credentials.session_token);
     }
   }
   return request;

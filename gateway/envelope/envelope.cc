@@ -40,7 +40,7 @@ absl::StatusOr<Envelope> ParseEnvelope(absl::string_view body) {
     return Malformed("no \"Response\" object");
   }
   envelope.response = *response;
-  envelope.response_text = json::FindMemberText(body, "Response");
+  envelope.body = body;
   envelope.request_id = Field(*response, "RequestId");
   std::optional<json::Element> error = json::Member(*response, "Error");
   if (!error.has_value()) return envelope;

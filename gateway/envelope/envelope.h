@@ -16,8 +16,13 @@ struct Envelope {
   // rule for every input); `response` points into it.
   json::Document document;
   json::Element response;
-  // The Response object exactly as the upstream sent it.
-  absl::string_view response_text;
+  // The body ParseEnvelope read.
+  absl::string_view body;
+  // The Response object exactly as the upstream sent it: found on demand
+  // (a scan of the body), since only the untyped route needs it.
+  absl::string_view ResponseText() const {
+    return json::FindMemberText(body, "Response");
+  }
   std::string request_id;
   // Set on a failure envelope (one that holds "Error").
   bool is_error = false;

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -219,7 +220,11 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
                           result.message, result.details));
       return;
     }
-    grpc::Slice slice(result.payload);
+    // The slice takes the payload over rather than copying it.
+    auto* payload = new std::string(std::move(result.payload));
+    grpc::Slice slice(
+        payload->data(), payload->size(),
+        [](void* owned) { delete static_cast<std::string*>(owned); }, payload);
     response_ = grpc::ByteBuffer(&slice, 1);
     StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
   }
@@ -284,8 +289,9 @@ bool FrontState::Enter(LiveCall* call, LiveCall** pushed_out) {
   if (draining.load()) return false;
   call->waiting = true;
   call->waiting_since = absl::Now();
+  // The timer is not woken: it looks again within a tick (RunTimer), which
+  // spares every call a wake-up of that thread.
   call->waiting_pos = waiting.insert(waiting.end(), call);
-  if (waiting.size() == 1) timer_wake.Signal();
   if (waiting.size() > max_waiting) {
     LiveCall* oldest = waiting.front();
     waiting.pop_front();
@@ -317,18 +323,25 @@ void FrontState::RunTimer() {
   const std::string why =
       absl::StrCat("the request message did not arrive within ",
                    absl::FormatDuration(request_timeout));
+  const absl::Duration tick = std::clamp(
+      request_timeout / 10, absl::Milliseconds(10), absl::Seconds(1));
   std::vector<LiveCall*> expired;
   while (true) {
     {
       absl::MutexLock lock(&live_mu);
       while (!timer_stopping) {
+        // Calls come and go by the thousand per second, mostly waiting for
+        // microseconds: rather than be woken by each, the timer looks at
+        // the oldest at least once a tick, so a call overstays by at most
+        // one tick.
+        const absl::Time next_look = absl::Now() + tick;
         if (waiting.empty()) {
-          timer_wake.Wait(&live_mu);
+          timer_wake.WaitWithDeadline(&live_mu, next_look);
           continue;
         }
         const absl::Time due = waiting.front()->waiting_since + request_timeout;
         if (absl::Now() >= due) break;
-        timer_wake.WaitWithDeadline(&live_mu, due);
+        timer_wake.WaitWithDeadline(&live_mu, std::min(due, next_look));
       }
       if (timer_stopping) return;
       const absl::Time now = absl::Now();

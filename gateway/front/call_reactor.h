@@ -65,7 +65,7 @@ struct FrontState {
   // and the timer needs no heap.
   std::list<LiveCall*> waiting ABSL_GUARDED_BY(live_mu);
   bool timer_stopping ABSL_GUARDED_BY(live_mu) = false;
-  absl::CondVar timer_wake;  // a first waiting call, or stop
+  absl::CondVar timer_wake;  // stop
 
   // Ends every call in flight with UNAVAILABLE (the drain's grace is over).
   void AbortAll(absl::string_view why);
@@ -86,8 +86,9 @@ struct FrontState {
   void Leave(LiveCall* call);
 
   // The request timer: ends each call that waits longer than
-  // `request_timeout` for its request message with DEADLINE_EXCEEDED. Runs
-  // on its own thread until StopTimer.
+  // `request_timeout` for its request message with DEADLINE_EXCEEDED, at
+  // most a tick (a tenth of the timeout, 10 ms to 1 s) late. Runs on its own
+  // thread until StopTimer.
   void RunTimer();
   void StopTimer();
 };

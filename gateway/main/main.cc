@@ -335,6 +335,11 @@ int CheckConfig(const GatewayConfig& config) {
 }  // namespace envelope
 
 int main(int argc, char** argv) {
+  // Debian builds Abseil without NDEBUG, which leaves the Mutex deadlock
+  // detector on: a lock-order graph updated on every lock, a few percent of
+  // each call's CPU (docs/performance.md). The sanitizer build and the tests
+  // keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::StatusOr<envelope::Invocation> invocation =
       envelope::ParseInvocation(argc, argv);
   if (!invocation.ok()) envelope::ConfigError(invocation.status().message());

@@ -74,7 +74,7 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
   result.request_id = envelope.request_id;
   if (route.untyped) {
     envelope::gateway::v1::CallResponse answer;
-    answer.set_response_json(std::string(envelope.response_text));
+    answer.set_response_json(std::string(envelope.ResponseText()));
     answer.set_request_id(envelope.request_id);
     answer.SerializeToString(&result.payload);
     return result;

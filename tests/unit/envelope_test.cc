@@ -16,7 +16,7 @@ TEST(ParseEnvelopeTest, Success) {
   ASSERT_TRUE(envelope.ok()) << envelope.status();
   EXPECT_FALSE(envelope->is_error);
   EXPECT_EQ(envelope->request_id, "r-1");
-  EXPECT_EQ(envelope->response_text,
+  EXPECT_EQ(envelope->ResponseText(),
             R"({"TotalCount": 9007199254740993, "RequestId": "r-1"})");
   uint64_t total = 0;
   ASSERT_FALSE(envelope->response["TotalCount"].get_uint64().get(total));

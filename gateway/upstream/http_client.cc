@@ -93,6 +93,9 @@ struct Transfer {
   char error[CURL_ERROR_SIZE] = {0};
 };
 
+// The most reserved for a body before its bytes arrive.
+constexpr size_t kMaxReservedBody = 4 << 20;
+
 size_t WriteBody(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   size_t bytes = size * count;
@@ -101,7 +104,21 @@ size_t WriteBody(char* data, size_t size, size_t count, void* user) {
     transfer->over_limit = true;
     return 0;  // makes curl stop with CURLE_WRITE_ERROR
   }
-  transfer->response.body.append(data, bytes);
+  std::string& body = transfer->response.body;
+  if (body.empty()) {
+    // Room for the whole body at once, as the server announced it (bounded:
+    // a claimed length costs nothing until bytes arrive), rather than
+    // doubling and copying it as it comes.
+    curl_off_t length = -1;
+    curl_easy_getinfo(transfer->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+                      &length);
+    if (length > 0) {
+      body.reserve(std::min<size_t>({static_cast<size_t>(length),
+                                     transfer->request.max_response_bytes,
+                                     kMaxReservedBody}));
+    }
+  }
+  body.append(data, bytes);
   return bytes;
 }
 

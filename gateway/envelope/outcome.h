@@ -12,8 +12,10 @@
 
 namespace envelope {
 
-// How one upstream answer ends the gRPC call.
-struct Outcome {
+// How a gRPC call ends, as far as its status goes: what an upstream answer
+// decides (Outcome) and what the call finally answers (GrpcResult, in
+// gateway/route) both are one.
+struct CallStatus {
   absl::StatusCode code = absl::StatusCode::kOk;
   std::string message;
   // Serialized google.rpc.Status for grpc-status-details-bin; empty: none.
@@ -21,11 +23,15 @@ struct Outcome {
   // Trailers: x-tc-requestid and x-tc-error-code (empty: not sent).
   std::string request_id;
   std::string error_code;
+
+  bool ok() const { return code == absl::StatusCode::kOk; }
+};
+
+// How one upstream answer ends the gRPC call.
+struct Outcome : CallStatus {
   // On OK with a success envelope: the envelope to transcode. Absent for
   // DryRunOperation (OK with an empty message).
   std::optional<Envelope> envelope;
-
-  bool ok() const { return code == absl::StatusCode::kOk; }
 };
 
 // Interprets an HTTP answer (SPEC §4): an envelope wherever one parses, else

@@ -10,9 +10,6 @@
 namespace envelope {
 namespace {
 
-// An attempt needs at least this much of the deadline to be worth starting.
-constexpr absl::Duration kMinAttemptTime = absl::Milliseconds(20);
-
 // Answers up to this size are read on the I/O thread (some microseconds
 // each); larger ones on a completion thread.
 constexpr size_t kInlineAnswerBytes = 16 << 10;
@@ -29,7 +26,16 @@ bool IsRateLimited(absl::string_view code) {
          absl::StartsWith(code, "RequestLimitExceeded.");
 }
 
-AttemptFault Classify(const HttpResponse& response, const GrpcResult& result) {
+GrpcResult FromOutcome(Outcome outcome) {
+  GrpcResult result;
+  static_cast<CallStatus&>(result) = std::move(outcome);
+  return result;
+}
+
+}  // namespace
+
+AttemptFault ClassifyAttempt(const HttpResponse& response,
+                             const GrpcResult& result) {
   if (!response.transport.ok()) {
     if (response.transport.code() != absl::StatusCode::kUnavailable ||
         response.tls_failure) {
@@ -46,18 +52,6 @@ AttemptFault Classify(const HttpResponse& response, const GrpcResult& result) {
   }
   return AttemptFault::kNone;
 }
-
-GrpcResult FromOutcome(Outcome outcome) {
-  GrpcResult result;
-  result.code = outcome.code;
-  result.message = std::move(outcome.message);
-  result.details = std::move(outcome.details);
-  result.request_id = std::move(outcome.request_id);
-  result.error_code = std::move(outcome.error_code);
-  return result;
-}
-
-}  // namespace
 
 GrpcResult ResultFromAnswer(const MethodRoute& route,
                             const ErrorContext& context,
@@ -80,6 +74,10 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
     return result;
   }
   // Straight into the wire format: no message is built (docs/performance.md).
+  // The wire format is mostly shorter than the JSON it comes from (names
+  // become tags, numbers varints): the body's size usually holds it without
+  // regrowing.
+  result.payload.reserve(response.body.size());
   absl::Status status = JsonValueToWire(
       envelope.response, route.method->output_type(), &result.payload);
   if (!status.ok()) {
@@ -120,12 +118,7 @@ void CallAttempts::Cancel() {
 }
 
 void CallAttempts::Attempt() {
-  bool cancelled;
-  {
-    absl::MutexLock lock(&mu_);
-    cancelled = cancelled_;
-  }
-  if (cancelled) {
+  if (cancelled()) {
     End(Failure(absl::CancelledError("the call was cancelled")));
     return;
   }
@@ -137,7 +130,8 @@ void CallAttempts::Attempt() {
         // thread costs more than reading it. A large one goes to a
         // completion thread, so that it cannot hold up every other transfer
         // of the I/O thread (docs/design.md).
-        if (response.body.size() <= kInlineAnswerBytes) {
+        if (self->setup_.completions == nullptr ||
+            response.body.size() <= kInlineAnswerBytes) {
           self->OnAnswer(std::move(response));
           return;
         }
@@ -152,40 +146,35 @@ void CallAttempts::Attempt() {
   if (cancelled_ && id != 0) setup_.upstream->Cancel(id);
 }
 
+bool CallAttempts::cancelled() {
+  absl::MutexLock lock(&mu_);
+  return cancelled_;
+}
+
 void CallAttempts::OnAnswer(HttpResponse response) {
   {
     absl::MutexLock lock(&mu_);
     transfer_ = 0;
   }
   attempts_ += response.resends;  // libcurl's own re-sends count too
+  // Should this answer be RequestLimitExceeded and the last, RetryInfo says
+  // how long the gateway would have waited next: set before the one reading.
+  setup_.context.retry_delay =
+      setup_.policy->BackoffCap(AttemptFault::kRateLimited, attempts_);
   GrpcResult result =
       ResultFromAnswer(*setup_.route, setup_.context, *setup_.table, response);
-  AttemptFault fault = Classify(response, result);
-  if (RetryLater(fault)) return;
-  if (fault == AttemptFault::kRateLimited) {
-    // RetryInfo says how long the gateway would have waited next.
-    setup_.context.retry_delay = setup_.policy->Backoff(fault, attempts_);
-    result = ResultFromAnswer(*setup_.route, setup_.context, *setup_.table,
-                              response);
-  }
+  if (RetryLater(ClassifyAttempt(response, result))) return;
   result.attempts = attempts_;
   End(std::move(result));
 }
 
 bool CallAttempts::RetryLater(AttemptFault fault) {
-  if (!setup_.policy->ShouldRetry(fault, attempts_, setup_.may_send_twice)) {
-    return false;
-  }
-  {
-    absl::MutexLock lock(&mu_);
-    if (cancelled_) return false;
-  }
-  absl::Duration delay = setup_.policy->Backoff(fault, attempts_);
-  if (absl::Now() + delay + kMinAttemptTime >= setup_.api.deadline) {
-    return false;
-  }
+  std::optional<absl::Duration> wait =
+      setup_.policy->NextAttempt(fault, attempts_, setup_.may_send_twice,
+                                 absl::Now(), setup_.api.deadline);
+  if (!wait.has_value() || cancelled()) return false;
   auto self = shared_from_this();
-  setup_.upstream->RunAfter(delay, [self] { self->Attempt(); });
+  setup_.upstream->RunAfter(*wait, [self] { self->Attempt(); });
   return true;
 }
 

@@ -24,8 +24,9 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
     ErrorContext context;
     const StatusTable* table = nullptr;
     const RetryPolicy* policy = nullptr;
-    Upstream* upstream = nullptr;
-    WorkQueue* completions = nullptr;  // where answers are handled
+    UpstreamSender* upstream = nullptr;
+    // Where large answers are handled; null: where they arrive.
+    WorkQueue* completions = nullptr;
     bool may_send_twice = false;
     Dispatcher::Done done;
   };
@@ -43,6 +44,7 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
   void OnAnswer(HttpResponse response);
   // Schedules the next attempt if the policy and the deadline allow.
   bool RetryLater(AttemptFault fault);
+  bool cancelled();
   void End(GrpcResult result);
 
   Setup setup_;
@@ -53,6 +55,15 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   HttpClient::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
 };
+
+// What went wrong with an attempt that got `response` and made `result` of
+// it, as far as retrying is concerned.
+//
+// Example:
+//
+//   AttemptFault fault = ClassifyAttempt(response, result);
+AttemptFault ClassifyAttempt(const HttpResponse& response,
+                             const GrpcResult& result);
 
 // The GrpcResult for one HTTP answer (SPEC §4, §5): the envelope read into
 // the typed (or JsonApi) response, or the status with details.

@@ -6,6 +6,7 @@
 #include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "gateway/envelope/outcome.h"
 #include "gateway/envelope/status_table.h"
 #include "gateway/route/allow_list.h"
 #include "gateway/route/retry_policy.h"
@@ -24,15 +25,11 @@ struct GrpcCall {
   absl::Time deadline = absl::InfiniteFuture();
 };
 
-// How the call ends.
-struct GrpcResult {
-  absl::StatusCode code = absl::StatusCode::kOk;
-  std::string message;
-  std::string details;     // serialized google.rpc.Status, or empty
-  std::string payload;     // serialized response message, on OK
-  std::string request_id;  // x-tc-requestid trailer, or empty
-  std::string error_code;  // x-tc-error-code trailer, or empty
-  int attempts = 0;        // upstream requests sent for the call
+// How the call ends: its status, and what the access log and metrics say
+// of it.
+struct GrpcResult : CallStatus {
+  std::string payload;  // serialized response message, on OK
+  int attempts = 0;     // upstream requests sent for the call
   // What the call was, as far as it got (for the access log and metrics).
   std::string service;
   std::string action;

@@ -39,13 +39,16 @@ bool RetryPolicy::ShouldRetry(AttemptFault fault, int attempts,
   return false;
 }
 
-absl::Duration RetryPolicy::Backoff(AttemptFault fault, int retry) const {
+absl::Duration RetryPolicy::BackoffCap(AttemptFault fault, int retry) const {
   absl::Duration base = fault == AttemptFault::kRateLimited
                             ? options_.rate_limit_backoff
                             : options_.initial_backoff;
   absl::Duration cap =
       base * std::pow(options_.multiplier, std::max(0, retry - 1));
-  cap = std::min(cap, std::max(options_.max_backoff, base));
+  return std::min(cap, std::max(options_.max_backoff, base));
+}
+
+absl::Duration RetryPolicy::Backoff(AttemptFault fault, int retry) const {
   // Half fixed, half random: spreads callers out without ever retrying at
   // once (equal jitter).
   double fraction;
@@ -53,7 +56,16 @@ absl::Duration RetryPolicy::Backoff(AttemptFault fault, int retry) const {
     absl::MutexLock lock(&random_mu_);
     fraction = absl::Uniform(random_, 0.5, 1.0);
   }
-  return cap * fraction;
+  return BackoffCap(fault, retry) * fraction;
+}
+
+std::optional<absl::Duration> RetryPolicy::NextAttempt(
+    AttemptFault fault, int attempts, bool may_send_twice, absl::Time now,
+    absl::Time deadline) const {
+  if (!ShouldRetry(fault, attempts, may_send_twice)) return std::nullopt;
+  const absl::Duration wait = Backoff(fault, attempts);
+  if (now + wait + kMinAttemptTime >= deadline) return std::nullopt;
+  return wait;
 }
 
 }  // namespace envelope

@@ -1,6 +1,7 @@
 #ifndef GATEWAY_ROUTE_RETRY_POLICY_H_
 #define GATEWAY_ROUTE_RETRY_POLICY_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ enum class AttemptFault {
   kPermanent,    // TLS verification, size limit, deadline: never
 };
 
+// An attempt needs at least this much of the deadline to be worth starting.
+inline constexpr absl::Duration kMinAttemptTime = absl::Milliseconds(20);
+
 class RetryPolicy {
  public:
   explicit RetryPolicy(RetryOptions options) : options_(std::move(options)) {}
@@ -53,8 +57,26 @@ class RetryPolicy {
   // Whether attempt `attempts` (1-based, just failed) is followed by another.
   bool ShouldRetry(AttemptFault fault, int attempts, bool may_send_twice) const;
 
-  // The wait before retry number `retry` (1-based).
+  // The wait before retry number `retry` (1-based): BackoffCap with equal
+  // jitter (between half of it and all of it).
   absl::Duration Backoff(AttemptFault fault, int retry) const;
+
+  // The longest wait before retry `retry`, without jitter: what RetryInfo
+  // tells a caller the gateway would have waited next.
+  absl::Duration BackoffCap(AttemptFault fault, int retry) const;
+
+  // After attempt `attempts` (1-based) ended with `fault` at `now`: the wait
+  // before the next attempt, or nullopt when the call ends with this one
+  // (the policy says no, or after the wait less than kMinAttemptTime would
+  // be left before `deadline`).
+  //
+  // Example:
+  //
+  //   std::optional<absl::Duration> wait = policy.NextAttempt(
+  //       AttemptFault::kBeforeSend, 1, false, absl::Now(), deadline);
+  std::optional<absl::Duration> NextAttempt(AttemptFault fault, int attempts,
+                                            bool may_send_twice, absl::Time now,
+                                            absl::Time deadline) const;
 
   const RetryOptions& options() const { return options_; }
 

@@ -47,18 +47,37 @@ struct ApiCall {
   bool must_not_repeat = false;
 };
 
+// What a call's attempts need of the upstream: send, cancel, and wait on
+// the I/O thread. Upstream is the real one; a call's retry logic is
+// unit-tested against a stand-in (tests/unit/call_attempts_test.cc).
+class UpstreamSender {
+ public:
+  virtual ~UpstreamSender() = default;
+
+  // Sends `call`; `done` runs exactly once with the HTTP answer or the
+  // transport fault. A request that cannot be built ends at once (returns 0).
+  virtual HttpClient::TransferId Send(const ApiCall& call,
+                                      HttpClient::Callback done) = 0;
+  // Aborts a transfer still running; its callback then gets CANCELLED.
+  virtual void Cancel(HttpClient::TransferId id) = 0;
+  // Runs `task` after `delay` (or at shutdown, whichever comes first).
+  virtual void RunAfter(absl::Duration delay,
+                        absl::AnyInvocable<void() &&> task) = 0;
+};
+
 // Builds, signs and sends API calls.
-class Upstream {
+class Upstream : public UpstreamSender {
  public:
   explicit Upstream(UpstreamOptions options);
 
-  // Sends `call` (signed now: each attempt gets a fresh timestamp); `done`
-  // runs once on the I/O thread with the HTTP answer or the transport fault.
-  // A request that cannot be built ends at once (returns 0).
-  HttpClient::TransferId Send(const ApiCall& call, HttpClient::Callback done);
+  // Signed now: each attempt gets a fresh timestamp; `done` runs on the I/O
+  // thread.
+  HttpClient::TransferId Send(const ApiCall& call,
+                              HttpClient::Callback done) override;
 
-  void Cancel(HttpClient::TransferId id) { http_.Cancel(id); }
-  void RunAfter(absl::Duration delay, absl::AnyInvocable<void() &&> task) {
+  void Cancel(HttpClient::TransferId id) override { http_.Cancel(id); }
+  void RunAfter(absl::Duration delay,
+                absl::AnyInvocable<void() &&> task) override {
     http_.RunAfter(delay, std::move(task));
   }
   HttpClient::Stats stats() const { return http_.stats(); }

@@ -1,0 +1,285 @@
+// The retry state machine of one call (gateway/route/call_attempts.h),
+// without processes: a stand-in UpstreamSender records each attempt and
+// each timer, and the test answers them. The real sender (Upstream over
+// libcurl) is tested in tests/integration/upstream_test.cc.
+#include "gateway/route/call_attempts.h"
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gateway/route/bundled_descriptors.h"
+#include "gateway/route/router.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+#include "gtest/gtest.h"
+
+namespace envelope {
+namespace {
+
+// Attempts and timers wait until the test answers or fires them.
+class StandInSender : public UpstreamSender {
+ public:
+  HttpClient::TransferId Send(const ApiCall& call,
+                              HttpClient::Callback done) override {
+    const HttpClient::TransferId id = ++last_id_;
+    in_flight_[id] = std::move(done);
+    bodies_.push_back(call.body);
+    return id;
+  }
+  void Cancel(HttpClient::TransferId id) override {
+    cancelled_.push_back(id);
+    HttpResponse response;
+    response.transport = absl::CancelledError("the call was cancelled");
+    Answer(id, std::move(response));
+  }
+  void RunAfter(absl::Duration delay,
+                absl::AnyInvocable<void() &&> task) override {
+    delays_.push_back(delay);
+    timers_.push_back(std::move(task));
+  }
+
+  // Answers transfer `id` (once).
+  void Answer(HttpClient::TransferId id, HttpResponse response) {
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end()) return;
+    HttpClient::Callback done = std::move(it->second);
+    in_flight_.erase(it);
+    std::move(done)(std::move(response));
+  }
+  void AnswerLast(HttpResponse response) {
+    Answer(last_id_, std::move(response));
+  }
+  // Runs the timers set so far.
+  void FireTimers() {
+    std::vector<absl::AnyInvocable<void() &&>> due;
+    due.swap(timers_);
+    for (auto& task : due) std::move(task)();
+  }
+
+  int sent() const { return static_cast<int>(bodies_.size()); }
+  size_t in_flight() const { return in_flight_.size(); }
+  const std::vector<absl::Duration>& delays() const { return delays_; }
+  const std::vector<HttpClient::TransferId>& cancelled() const {
+    return cancelled_;
+  }
+
+ private:
+  HttpClient::TransferId last_id_ = 0;
+  std::map<HttpClient::TransferId, HttpClient::Callback> in_flight_;
+  std::vector<std::string> bodies_;
+  std::vector<absl::Duration> delays_;
+  std::vector<absl::AnyInvocable<void() &&>> timers_;
+  std::vector<HttpClient::TransferId> cancelled_;
+};
+
+HttpResponse EnvelopeAnswer(long status, const std::string& response_members) {
+  HttpResponse response;
+  response.status = status;
+  response.request_sent = true;
+  response.body = absl::StrCat(R"({"Response":{)", response_members,
+                               R"(,"RequestId":"req-1"}})");
+  return response;
+}
+
+HttpResponse Ok() { return EnvelopeAnswer(200, R"("TotalCount":2)"); }
+
+HttpResponse RateLimited() {
+  return EnvelopeAnswer(
+      200, R"("Error":{"Code":"RequestLimitExceeded","Message":"slow down"})");
+}
+
+HttpResponse Unreachable(bool request_sent) {
+  HttpResponse response;
+  response.transport = absl::UnavailableError("upstream unreachable");
+  response.request_sent = request_sent;
+  return response;
+}
+
+class CallAttemptsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto router =
+        Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+    ASSERT_TRUE(router.ok()) << router.status();
+    router_ = *std::move(router);
+    route_ = router_->Find(
+        "/tencentcloud.cvm.v20170312.Cvm/DescribeInstancesStatus");
+    ASSERT_NE(route_, nullptr);
+  }
+
+  // Starts a call whose attempts the stand-in holds.
+  std::shared_ptr<CallAttempts> Start(
+      bool may_send_twice = true,
+      absl::Duration time_left = absl::Seconds(30)) {
+    CallAttempts::Setup setup;
+    setup.route = route_;
+    setup.api.service = "cvm";
+    setup.api.version = "2017-03-12";
+    setup.api.action = "DescribeInstancesStatus";
+    setup.api.region = "ap-guangzhou";
+    setup.api.body = "{}";
+    setup.api.deadline = absl::Now() + time_left;
+    setup.context = {.service = "cvm", .action = "DescribeInstancesStatus"};
+    setup.table = &table_;
+    setup.policy = &policy_;
+    setup.upstream = &sender_;
+    setup.may_send_twice = may_send_twice;
+    setup.done = [this](GrpcResult result) {
+      ++ended_;
+      result_ = std::move(result);
+    };
+    return CallAttempts::Start(std::move(setup));
+  }
+
+  std::unique_ptr<Router> router_;
+  const MethodRoute* route_ = nullptr;
+  StatusTable table_ = StatusTable::Default();
+  RetryPolicy policy_{RetryOptions{}};
+  StandInSender sender_;
+  int ended_ = 0;
+  std::optional<GrpcResult> result_;
+};
+
+TEST_F(CallAttemptsTest, AnAnswerEndsTheCallOnce) {
+  auto call = Start();
+  EXPECT_EQ(sender_.sent(), 1);
+  EXPECT_EQ(ended_, 0);
+  sender_.AnswerLast(Ok());
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kOk);
+  EXPECT_EQ(result_->attempts, 1);
+  EXPECT_EQ(result_->request_id, "req-1");
+  EXPECT_FALSE(result_->payload.empty());
+  call->Cancel();  // after the end: nothing more happens
+  EXPECT_EQ(ended_, 1);
+  EXPECT_TRUE(sender_.cancelled().empty());
+}
+
+TEST_F(CallAttemptsTest, UnsentRequestIsRetriedAfterABackoff) {
+  auto call = Start(/*may_send_twice=*/false);
+  sender_.AnswerLast(Unreachable(/*request_sent=*/false));
+  EXPECT_EQ(ended_, 0);
+  ASSERT_EQ(sender_.delays().size(), 1u);
+  // Equal jitter on the first transport backoff (100 ms).
+  EXPECT_GE(sender_.delays()[0], absl::Milliseconds(50));
+  EXPECT_LE(sender_.delays()[0], absl::Milliseconds(100));
+  EXPECT_EQ(sender_.sent(), 1);  // nothing sent before the timer fires
+  sender_.FireTimers();
+  EXPECT_EQ(sender_.sent(), 2);
+  sender_.AnswerLast(Ok());
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kOk);
+  EXPECT_EQ(result_->attempts, 2);
+}
+
+TEST_F(CallAttemptsTest, SentRequestIsRepeatedOnlyWhenItMayBe) {
+  Start(/*may_send_twice=*/false);
+  sender_.AnswerLast(Unreachable(/*request_sent=*/true));
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kUnavailable);
+  EXPECT_EQ(result_->attempts, 1);
+  EXPECT_TRUE(sender_.delays().empty());
+
+  ended_ = 0;
+  Start(/*may_send_twice=*/true);
+  sender_.AnswerLast(Unreachable(/*request_sent=*/true));
+  EXPECT_EQ(ended_, 0);
+  EXPECT_EQ(sender_.delays().size(), 1u);
+}
+
+TEST_F(CallAttemptsTest, RateLimitedUntilTheLastAttemptCarriesRetryInfo) {
+  Start(/*may_send_twice=*/false);  // refused for rate: any action retries
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    ASSERT_EQ(sender_.sent(), attempt);
+    sender_.AnswerLast(RateLimited());
+    if (attempt < 3) {
+      EXPECT_EQ(ended_, 0);
+      sender_.FireTimers();
+    }
+  }
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result_->error_code, "RequestLimitExceeded");
+  EXPECT_EQ(result_->attempts, 3);
+  // The two waits: 1 s then 2 s, each jittered to between half and all.
+  ASSERT_EQ(sender_.delays().size(), 2u);
+  EXPECT_GE(sender_.delays()[0], absl::Milliseconds(500));
+  EXPECT_LE(sender_.delays()[1], absl::Seconds(2));
+  // RetryInfo: the longest next wait, 1 s * 2^2.
+  google::rpc::Status status;
+  ASSERT_TRUE(status.ParseFromString(result_->details));
+  google::rpc::RetryInfo retry;
+  bool found = false;
+  for (const auto& detail : status.details()) found |= detail.UnpackTo(&retry);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(retry.retry_delay().seconds(), 4);
+}
+
+TEST_F(CallAttemptsTest, NoRetryWhenTheDeadlineLeavesNoRoom) {
+  Start(/*may_send_twice=*/true, /*time_left=*/absl::Milliseconds(60));
+  sender_.AnswerLast(Unreachable(/*request_sent=*/false));
+  ASSERT_EQ(ended_, 1);  // 50..100 ms of backoff + 20 ms do not fit in 60
+  EXPECT_EQ(result_->code, absl::StatusCode::kUnavailable);
+  EXPECT_TRUE(sender_.delays().empty());
+}
+
+TEST_F(CallAttemptsTest, CancelWhileWaitingEndsAtOnceAndSendsNothingMore) {
+  auto call = Start();
+  sender_.AnswerLast(Unreachable(/*request_sent=*/false));
+  ASSERT_EQ(sender_.delays().size(), 1u);
+  call->Cancel();
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kCancelled);
+  sender_.FireTimers();  // the wait ends after the call did
+  EXPECT_EQ(sender_.sent(), 1);
+  EXPECT_EQ(ended_, 1);
+}
+
+TEST_F(CallAttemptsTest, CancelDuringATransferAbortsIt) {
+  auto call = Start();
+  call->Cancel();
+  ASSERT_EQ(sender_.cancelled().size(), 1u);
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kCancelled);
+  EXPECT_EQ(sender_.in_flight(), 0u);
+  EXPECT_TRUE(sender_.delays().empty());
+}
+
+TEST_F(CallAttemptsTest, LibcurlResendsCountAsAttempts) {
+  Start();
+  HttpResponse answer = Ok();
+  answer.resends = 1;
+  sender_.AnswerLast(std::move(answer));
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->attempts, 2);
+}
+
+TEST(ClassifyAttemptTest, EachFaultByWhatTheAttemptGot) {
+  GrpcResult none;
+  EXPECT_EQ(ClassifyAttempt(Unreachable(false), none),
+            AttemptFault::kBeforeSend);
+  EXPECT_EQ(ClassifyAttempt(Unreachable(true), none), AttemptFault::kAfterSend);
+  HttpResponse tls = Unreachable(false);
+  tls.tls_failure = true;
+  EXPECT_EQ(ClassifyAttempt(tls, none), AttemptFault::kPermanent);
+  HttpResponse timeout;
+  timeout.transport = absl::DeadlineExceededError("too slow");
+  EXPECT_EQ(ClassifyAttempt(timeout, none), AttemptFault::kPermanent);
+
+  GrpcResult limited;
+  limited.code = absl::StatusCode::kResourceExhausted;
+  limited.error_code = "RequestLimitExceeded.UinLimitExceeded";
+  EXPECT_EQ(ClassifyAttempt(Ok(), limited), AttemptFault::kRateLimited);
+  GrpcResult busy;  // a 503 without an envelope
+  busy.code = absl::StatusCode::kUnavailable;
+  EXPECT_EQ(ClassifyAttempt(Ok(), busy), AttemptFault::kAfterSend);
+  GrpcResult refused;  // an envelope's own error is an answer
+  refused.code = absl::StatusCode::kUnavailable;
+  refused.error_code = "ResourceUnavailable";
+  EXPECT_EQ(ClassifyAttempt(Ok(), refused), AttemptFault::kNone);
+}
+
+}  // namespace
+}  // namespace envelope

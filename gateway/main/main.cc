@@ -92,15 +92,15 @@ std::shared_ptr<const CredentialSource> LoadCredentials(GatewayConfig& config,
 class Observer : public CallObserver {
  public:
   Observer(bool access_log, GatewayMetrics* metrics)
-      : access_log_(access_log), log_(stdout), metrics_(metrics) {}
+      : log_(access_log ? std::make_unique<AccessLog>(stdout) : nullptr),
+        metrics_(metrics) {}
   void OnCallEnd(const CallRecord& record) override {
     metrics_->Record(record);
-    if (access_log_) log_.Write(record);
+    if (log_ != nullptr) log_->Write(record);
   }
 
  private:
-  const bool access_log_;
-  AccessLog log_;
+  std::unique_ptr<AccessLog> log_;  // null: no access log
   GatewayMetrics* metrics_;
 };
 

@@ -132,13 +132,16 @@ def _drain(proc, stream, suffix="log"):
     lines = []  # also kept for the test: output_lines()
     if not hasattr(proc, "captured"):
         proc.captured = {}
+        proc.output_changed = threading.Condition()
     proc.captured[suffix] = lines
 
     def run():
         sink = _log_file(proc, suffix)
         try:
             for line in stream:
-                lines.append(line)
+                with proc.output_changed:
+                    lines.append(line)
+                    proc.output_changed.notify_all()
                 if sink:
                     sink.write(line)
         except Exception:
@@ -157,6 +160,23 @@ def output_lines(proc, suffix="out"):
     """The lines a child started by start_process printed so far on stdout
     ("out") or stderr ("err")."""
     return list(getattr(proc, "captured", {}).get(suffix, ()))
+
+
+def wait_for_output(proc, predicate, suffix="out", timeout=15.0):
+    """Waits until predicate(output_lines(proc, suffix)) holds (woken by each
+    new line), and returns the lines; fails after `timeout` seconds. The
+    gateway writes its access log every 100 ms, not line by line."""
+    deadline = time.monotonic() + timeout
+    with proc.output_changed:
+        while True:
+            lines = output_lines(proc, suffix)
+            if predicate(lines):
+                return lines
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("the output never matched; it was:\n"
+                                     + "".join(lines[-20:]))
+            proc.output_changed.wait(left)
 
 
 def _with_admin_port(argv):

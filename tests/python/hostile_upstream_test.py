@@ -257,13 +257,18 @@ class HostileUpstreamTest(harness.GatewayFixture, unittest.TestCase):
     def test_zz_gateway_survived_and_access_log_is_json(self):
         # Runs last (by name): the gateway is still serving, and each access
         # log line it wrote for the cases above is one JSON object.
-        self.answer(envelope({"RequestId": "r-\udcff".encode(
+        def json_lines(lines):
+            return [line for line in lines if line.startswith("{")]
+        self.answer(envelope({"RequestId": "r-zz-\udcff".encode(
             "utf-8", "surrogatepass").decode("latin-1"), "TotalCount": 0}))
         got, _, _, _ = self.typed()
         self.assertEqual(got, C.OK)
         self.assertIsNone(self.gateway.poll(), "the gateway died")
-        lines = [line for line in harness.output_lines(self.gateway)
-                 if line.startswith("{")]
+        # Until this last call's line is out (the log is written every
+        # 100 ms).
+        lines = json_lines(harness.wait_for_output(
+            self.gateway, lambda out: any(
+                '"request_id":"r-zz-' in line for line in json_lines(out))))
         self.assertGreater(len(lines), 20)
         for line in lines:
             json.loads(line)

@@ -428,11 +428,19 @@ class HttpClient::Loop {
     int running = 0;
     absl::Time next_timer = absl::InfiniteFuture();
     while (Step(&next_timer)) {
-      curl_multi_perform(multi_, &running);
-      int queued = 0;
-      while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
-        if (msg->msg == CURLMSG_DONE) {
-          Complete(msg->easy_handle, msg->data.result);
+      // Removing a finished transfer can free the connection a queued one
+      // waits for (more transfers than max_connections_per_host), and
+      // libcurl (7.88) hands it over only in a later perform: without one
+      // right away, the queued transfer waits for the poll's timeout.
+      for (bool completed = true; completed;) {
+        completed = false;
+        curl_multi_perform(multi_, &running);
+        int queued = 0;
+        while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+          if (msg->msg == CURLMSG_DONE) {
+            Complete(msg->easy_handle, msg->data.result);
+            completed = true;
+          }
         }
       }
       int wait_ms = 1000;

@@ -414,7 +414,9 @@ void ExpectAgreesWithProtobuf(const std::string& json, bool same_size) {
       << ours.DebugString() << "\nvs\n"
       << theirs.DebugString();
   // Defaults of fields without presence are left out, as protobuf does.
-  if (same_size) EXPECT_EQ(wire.size(), theirs.ByteSizeLong());
+  if (same_size) {
+    EXPECT_EQ(wire.size(), theirs.ByteSizeLong());
+  }
 }
 
 // The reader writes the wire format itself: for every encoding, packed or

@@ -13,8 +13,10 @@ namespace {
 using simdjson::dom::element_type;
 
 // Objects up to this many members are checked for a repeated name with a
-// table on the stack; larger ones with a hash set.
+// table on the stack (the smallest pairwise); larger ones with a hash set.
 constexpr size_t kTableLimit = 128;
+// Objects up to this many members are checked pairwise.
+constexpr size_t kPairwiseLimit = 4;
 
 absl::Status NotJson(simdjson::error_code error, size_t size) {
   const char* what = error == simdjson::DEPTH_ERROR
@@ -48,6 +50,18 @@ absl::Status CheckUniqueNames(simdjson::dom::object object) {
   const size_t size = object.size();
   if (size < 2) return absl::OkStatus();
   if (size > kTableLimit) return CheckUniqueNamesLarge(object);
+  if (size <= kPairwiseLimit) {
+    // A few names: comparing each pair costs less than hashing them.
+    std::string_view names[kPairwiseLimit];
+    size_t n = 0;
+    for (auto field : object) {
+      for (size_t i = 0; i < n; ++i) {
+        if (names[i] == field.key) return RepeatedName(View(field.key));
+      }
+      names[n++] = field.key;
+    }
+    return absl::OkStatus();
+  }
   // Open addressing over NameHash, at most half full; names are compared in
   // full only when their hashes agree.
   size_t slots = 4;

@@ -183,10 +183,14 @@ class Reader {
  public:
   explicit Reader(JsonReadStats* stats) : stats_(stats) {}
 
-  // The top-level message.
+  // The top-level message. An error names the path to the value that
+  // failed: "InstanceSet[3].Placement.Zone: expected string, got number".
   absl::Status ReadRoot(Element json, const MessageTable& table,
                         std::string* out) {
-    return ReadFields(json, table, out, /*skip_type=*/false);
+    absl::Status status = ReadFields(json, table, out, /*skip_type=*/false);
+    if (status.ok()) return status;
+    return absl::Status(status.code(),
+                        absl::StrCat(PathText(), ": ", status.message()));
   }
 
  private:
@@ -229,11 +233,11 @@ class Reader {
       if (member.value.is_null() && !field->holds_json_value) {
         continue;  // null = unset
       }
-      path_.push_back({.member = name});
-      if (const char* again = seen.Add(*field)) return Error(again);
-      absl::Status status = ReadField(member.value, *field, out);
-      if (!status.ok()) return status;
-      path_.pop_back();
+      const char* again = seen.Add(*field);
+      absl::Status status = again != nullptr
+                                ? Error(again)
+                                : ReadField(member.value, *field, out);
+      if (!status.ok()) return Through({.member = name}, std::move(status));
     }
     return absl::OkStatus();
   }
@@ -243,17 +247,27 @@ class Reader {
                               " messages, which protobuf decoders refuse"));
   }
 
-  // One step of the path to the value being read; rendered only for an
-  // error, so reading costs a push and a pop per member.
+  // One step of the path to a value that failed, recorded only as an error
+  // returns through it (innermost first), so reading costs nothing for it.
   struct Step {
     absl::string_view member;  // "Placement"
     int index = -1;            // [3]
     absl::string_view key;     // ["k"] of a map
   };
 
+  // An error returning through `step`.
+  absl::Status Through(Step step, absl::Status status) {
+    path_.push_back(step);
+    return status;
+  }
+
+  // The path of the error, cut to its end (which names the member that
+  // failed) when it runs through hundreds of levels.
   std::string PathText() const {
+    constexpr size_t kMaxPath = 256;
     std::string text;
-    for (const Step& step : path_) {
+    for (auto it = path_.rbegin(); it != path_.rend(); ++it) {
+      const Step& step = *it;
       if (!step.member.empty()) {
         if (!text.empty()) text.push_back('.');
         text.append(step.member.data(), step.member.size());
@@ -263,18 +277,15 @@ class Reader {
         absl::StrAppend(&text, "[\"", Quoted(step.key), "\"]");
       }
     }
+    if (text.size() > kMaxPath) {
+      text = absl::StrCat("...", text.substr(text.size() - kMaxPath));
+    }
     return text.empty() ? "(root)" : text;
   }
 
+  // What failed; ReadRoot puts the path in front.
   absl::Status Error(absl::string_view what) const {
-    // A path through hundreds of levels is cut to its end, which names the
-    // member that failed.
-    constexpr size_t kMaxPath = 256;
-    std::string path = PathText();
-    if (path.size() > kMaxPath) {
-      path = absl::StrCat("...", path.substr(path.size() - kMaxPath));
-    }
-    return absl::InvalidArgumentError(absl::StrCat(path, ": ", what));
+    return absl::InvalidArgumentError(what);
   }
 
   absl::Status Mismatch(absl::string_view expected, Element got) const {
@@ -295,14 +306,15 @@ class Reader {
     }
     size_t i = 0;
     for (Element element : array) {
-      path_.push_back({.index = static_cast<int>(i++)});
-      if (element.is_null() && !f.holds_json_value) {
-        return Error("null is not allowed in an array");
-      }
       absl::Status status =
-          ReadValue(element, f, f.packed ? Slot::kPacked : Slot::kElement, out);
-      if (!status.ok()) return status;
-      path_.pop_back();
+          element.is_null() && !f.holds_json_value
+              ? Error("null is not allowed in an array")
+              : ReadValue(element, f, f.packed ? Slot::kPacked : Slot::kElement,
+                          out);
+      if (!status.ok()) {
+        return Through({.index = static_cast<int>(i)}, std::move(status));
+      }
+      ++i;
     }
     if (f.packed) CloseLength(start, out);
     return absl::OkStatus();
@@ -317,7 +329,6 @@ class Reader {
     const FieldTable& value_field = entry.Named("value");
     for (auto member : json::ObjectOf(json)) {
       const absl::string_view key = json::View(member.key);
-      path_.push_back({.key = key});
       PutTag(f, out);
       const size_t start = OpenLength(out);
       // Map keys are strings in JSON, whatever the key type.
@@ -327,9 +338,8 @@ class Reader {
         status = ReadValue(member.value, value_field, Slot::kElement, out);
         --nested_;
       }
-      if (!status.ok()) return status;
+      if (!status.ok()) return Through({.key = key}, std::move(status));
       CloseLength(start, out);
-      path_.pop_back();
     }
     return absl::OkStatus();
   }
@@ -519,8 +529,8 @@ class Reader {
                        std::string* out);
 
   JsonReadStats* stats_;
-  std::vector<Step> path_;
-  int nested_ = 0;  // messages entered below the top-level one
+  std::vector<Step> path_;  // of the error being returned, innermost first
+  int nested_ = 0;          // messages entered below the top-level one
 };
 
 absl::Status Reader::ReadBits(Element json, const FieldDescriptor* field,

@@ -75,7 +75,7 @@ TEST(ParseTest, RepeatedNamesAreRefusedAtAnyDepth) {
 // Every size of object (the checks differ by size), with names that share
 // their length and first and last 8 bytes, which the check hashes.
 TEST(ParseTest, RepeatedNamesAreFoundInObjectsOfEverySize) {
-  for (int members : {2, 3, 16, 17, 64, 128, 129, 1000}) {
+  for (int members : {2, 3, 4, 5, 16, 17, 64, 128, 129, 1000}) {
     SCOPED_TRACE(members);
     std::string object = "{";
     for (int i = 0; i < members; ++i) {

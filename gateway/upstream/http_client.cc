@@ -151,6 +151,10 @@ void SetUpEasy(Transfer& t, const HttpClientOptions& options,
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  // A 100 KB answer in two reads instead of seven (libcurl reads 16 KB at a
+  // time by default): 6 % less CPU per such call (docs/performance.md). The
+  // buffer is touched only as far as an answer fills it.
+  curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 64L << 10);
   if (t.request.fresh_connection) {
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
   }

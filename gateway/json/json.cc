@@ -56,7 +56,7 @@ absl::Status CheckUniqueNames(simdjson::dom::object object) {
     size_t n = 0;
     for (auto field : object) {
       for (size_t i = 0; i < n; ++i) {
-        if (names[i] == field.key) return RepeatedName(View(field.key));
+        if (SameName(names[i], field.key)) return RepeatedName(View(field.key));
       }
       names[n++] = field.key;
     }
@@ -81,7 +81,7 @@ absl::Status CheckUniqueNames(simdjson::dom::object object) {
         break;
       }
       if (slot.hash == hash &&
-          std::string_view(slot.data, slot.size) == field.key) {
+          SameName(std::string_view(slot.data, slot.size), field.key)) {
         return RepeatedName(View(field.key));
       }
     }

@@ -132,6 +132,25 @@ inline uint64_t NameHash(std::string_view name) {
   return h ^ (h >> 29);
 }
 
+// Whether two member names are equal. Names of up to 16 bytes (most of the
+// API's) are compared as two overlapping 8-byte words, without a call to
+// memcmp.
+//
+// Example:
+//
+//   if (json::SameName(field.json_name, member.key)) ...
+inline bool SameName(std::string_view a, std::string_view b) {
+  const size_t size = a.size();
+  if (size != b.size()) return false;
+  if (size < 8 || size > 16) return a == b;
+  uint64_t a_head, b_head, a_tail, b_tail;
+  std::memcpy(&a_head, a.data(), 8);
+  std::memcpy(&b_head, b.data(), 8);
+  std::memcpy(&a_tail, a.data() + size - 8, 8);
+  std::memcpy(&b_tail, b.data() + size - 8, 8);
+  return ((a_head ^ b_head) | (a_tail ^ b_tail)) == 0;
+}
+
 // "object", "array", "string", "number", "boolean" or "null".
 const char* KindOf(Element value);
 

@@ -118,7 +118,10 @@ const FieldTable* MessageTable::Find(absl::string_view name) const {
   for (size_t i = hash & mask;; i = (i + 1) & mask) {
     const NameSlot& slot = names_[i];
     if (slot.field < 0) return nullptr;
-    if (slot.hash == hash && slot.name == name) return &fields[slot.field];
+    if (slot.hash == hash &&
+        json::SameName(json::StdView(slot.name), json::StdView(name))) {
+      return &fields[slot.field];
+    }
   }
 }
 

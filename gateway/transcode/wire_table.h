@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "gateway/json/json.h"
 #include "google/protobuf/descriptor.h"
 
 namespace envelope::transcode_internal {
@@ -86,7 +87,9 @@ struct MessageTable {
   // its schema, which is the fields' order, so most lookups are one
   // comparison. Sets `*next` to the field after the one found.
   const FieldTable* Find(absl::string_view name, size_t* next) const {
-    if (*next < fields.size() && fields[*next].json_name == name) {
+    if (*next < fields.size() &&
+        json::SameName(json::StdView(fields[*next].json_name),
+                       json::StdView(name))) {
       return &fields[(*next)++];
     }
     const FieldTable* field = Find(name);

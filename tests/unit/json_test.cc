@@ -92,6 +92,19 @@ TEST(ParseTest, RepeatedNamesAreFoundInObjectsOfEverySize) {
   }
 }
 
+TEST(SameNameTest, AgreesWithStringEqualityAtEveryLength) {
+  for (size_t size = 0; size <= 20; ++size) {
+    const std::string a(size, 'n');
+    EXPECT_TRUE(SameName(a, std::string(size, 'n'))) << size;
+    EXPECT_FALSE(SameName(a, std::string(size + 1, 'n'))) << size;
+    for (size_t at = 0; at < size; ++at) {
+      std::string b = a;
+      b[at] = 'm';  // one byte differs, first, middle or last
+      EXPECT_FALSE(SameName(a, b)) << size << " " << at;
+    }
+  }
+}
+
 TEST(ParseObjectTest, OnlyObjects) {
   EXPECT_TRUE(ParseObject("{}").ok());
   absl::StatusOr<Document> doc = ParseObject("[]");

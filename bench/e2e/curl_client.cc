@@ -184,8 +184,9 @@ int main(int argc, char** argv) {
       if (message->data.result != CURLE_OK || code != 200 ||
           (options.expect_bytes >= 0 && t->bytes != options.expect_bytes)) {
         if (failed++ == 0) {
-          std::cerr << "curl_client: " << curl_easy_strerror(message->data.result)
-                    << ", HTTP " << code << ", " << t->bytes << " bytes\n";
+          std::cerr << "curl_client: "
+                    << curl_easy_strerror(message->data.result) << ", HTTP "
+                    << code << ", " << t->bytes << " bytes\n";
         }
       }
       curl_multi_remove_handle(multi, t->easy);

@@ -171,8 +171,7 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
                    .action = api->action,
                    .region = api->region,
                    .language = api->language,
-                   .domain = ErrorDomain(*route, api->service),
-                   .retry_delay = options_.retry.rate_limit_backoff};
+                   .domain = ErrorDomain(*route, api->service)};
   setup.may_send_twice =
       retry_policy_.MaySendTwice(api->action, HasClientToken(api->body));
   setup.api = *std::move(api);

@@ -18,7 +18,8 @@ namespace envelope::json_internal {
 // What `Build` makes of a message type, built once per type and kept for the
 // life of the process (descriptors live as long). Lookups after the first go
 // through a per-thread map: no lock on the hot path.
-template <typename T, T (*Build)(const google::protobuf::Descriptor*)>
+template <typename T, std::unique_ptr<const T> (*Build)(
+                          const google::protobuf::Descriptor*)>
 const T& CachedPerDescriptor(const google::protobuf::Descriptor* descriptor) {
   thread_local absl::flat_hash_map<const google::protobuf::Descriptor*,
                                    const T*>
@@ -30,7 +31,7 @@ const T& CachedPerDescriptor(const google::protobuf::Descriptor* descriptor) {
                               std::unique_ptr<const T>>;
   absl::MutexLock lock(&mu);
   auto& slot = (*shared)[descriptor];
-  if (slot == nullptr) slot = std::make_unique<const T>(Build(descriptor));
+  if (slot == nullptr) slot = Build(descriptor);
   local[descriptor] = slot.get();
   return *slot;
 }

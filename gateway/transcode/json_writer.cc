@@ -58,8 +58,10 @@ struct WritePlan {
   std::vector<Entry> entries;
 };
 
-WritePlan BuildWritePlan(const google::protobuf::Descriptor* descriptor) {
-  WritePlan plan;
+std::unique_ptr<const WritePlan> BuildWritePlan(
+    const google::protobuf::Descriptor* descriptor) {
+  auto built = std::make_unique<WritePlan>();
+  WritePlan& plan = *built;
   for (int i = 0; i < descriptor->field_count(); ++i) {
     const FieldDescriptor* field = descriptor->field(i);
     std::string key;
@@ -71,7 +73,7 @@ WritePlan BuildWritePlan(const google::protobuf::Descriptor* descriptor) {
             [](const auto& a, const auto& b) {
               return a.field->number() < b.field->number();
             });
-  return plan;
+  return built;
 }
 
 }  // namespace

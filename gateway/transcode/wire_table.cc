@@ -2,8 +2,6 @@
 
 #include <memory>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
 #include "gateway/json/json.h"
 #include "gateway/transcode/json_internal.h"
 
@@ -125,19 +123,14 @@ const FieldTable* MessageTable::Find(absl::string_view name) const {
   }
 }
 
+std::unique_ptr<const MessageTable> MessageTable::Build(
+    const Descriptor* descriptor) {
+  return std::unique_ptr<const MessageTable>(new MessageTable(descriptor));
+}
+
 const MessageTable& MessageTable::Of(const Descriptor* descriptor) {
-  thread_local absl::flat_hash_map<const Descriptor*, const MessageTable*>
-      local;
-  if (auto it = local.find(descriptor); it != local.end()) return *it->second;
-  static absl::Mutex mu(absl::kConstInit);
-  static auto* shared =
-      new absl::flat_hash_map<const Descriptor*,
-                              std::unique_ptr<const MessageTable>>;
-  absl::MutexLock lock(&mu);
-  auto& slot = (*shared)[descriptor];
-  if (slot == nullptr) slot.reset(new MessageTable(descriptor));
-  local[descriptor] = slot.get();
-  return *slot;
+  return json_internal::CachedPerDescriptor<MessageTable, &MessageTable::Build>(
+      descriptor);
 }
 
 const MessageTable* FieldTable::Child() const {

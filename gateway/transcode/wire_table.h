@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,8 @@ struct MessageTable {
 
  private:
   explicit MessageTable(const google::protobuf::Descriptor* descriptor);
+  static std::unique_ptr<const MessageTable> Build(
+      const google::protobuf::Descriptor* descriptor);
   friend struct FieldTable;
   // Open addressing over json::NameHash: each slot holds a name (a view of
   // the descriptor's own string) and its field's index, or -1; at most half

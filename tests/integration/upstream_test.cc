@@ -5,6 +5,8 @@
 // are counted by the emulator (/_emulator/requests, /_emulator/stats). At the
 // end, the upstream module (Upstream, HttpClient) in this process against the
 // emulator: connection reuse and libcurl's own re-sends.
+#include "gateway/upstream/upstream.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -26,7 +28,6 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "envelope/gateway/v1/json_api.pb.h"
-#include "gateway/upstream/upstream.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"

@@ -19,7 +19,7 @@ while read -r dir; do
   render "$dir" "$out/$name.yaml"
   files+=("$out/$name.yaml")
 done < <(kustomizations)
-[ "${#files[@]}" -ge 4 ] || fail "expected at least 4 kustomizations, found ${#files[@]}"
+[ "${#files[@]}" -ge 6 ] || fail "expected at least 6 kustomizations, found ${#files[@]}"
 
 note "kubernetes-models $(node -p 'require("kubernetes-models/package.json").version') from $NODE_PATH"
 node "$DEPLOY_TEST_DIR/validate_manifests.js" "${files[@]}" ||
@@ -27,5 +27,7 @@ node "$DEPLOY_TEST_DIR/validate_manifests.js" "${files[@]}" ||
 node "$DEPLOY_TEST_DIR/validate_manifests.js" --self-test "$out/app-with-sidecar.yaml" ||
   fail "the validator missed a broken manifest (above)"
 node "$DEPLOY_TEST_DIR/validate_manifests.js" --self-test "$out/tke-oidc.yaml" ||
+  fail "the validator missed a broken manifest (above)"
+node "$DEPLOY_TEST_DIR/validate_manifests.js" --self-test "$out/unix-socket.yaml" ||
   fail "the validator missed a broken manifest (above)"
 echo "manifests_test: ${#files[@]} rendered kustomizations valid"

@@ -11,7 +11,8 @@
 #   - --version; --check-config on the bundled config;
 #   - it starts (--signing=none --endpoint=http://127.0.0.1:1), prints its
 #     listening line, answers grpc.health.v1.Health/Check SERVING and the
-#     admin port's /healthz, /readyz, /metrics; SIGTERM -> exit 0.
+#     admin port's /healthz, /readyz, /metrics; the Component's exec probes
+#     pass inside it; SIGTERM -> exit 0.
 #
 # The cache: ${ENVELOPE_ROOTFS_CACHE:-/var/cache/envelope-gateway/rootfs}/KEY,
 # KEY = hash of the package names, the setup script, suite and mirror; rebuilt
@@ -188,7 +189,7 @@ fi
 # 4. Start it and talk to it.
 admin_port=""
 if has_flag admin_listen || has_flag admin-listen; then
-  admin_port=9901  # the gateway has its own network namespace: any port is free
+  admin_port=9901  # the Component's (its exec probes, below); the namespace is the gateway's own
   run_args+=("--admin-listen=127.0.0.1:$admin_port")
 else
   echo "!!! PART SKIPPED: this build has no --admin-listen: /healthz, /readyz and /metrics were not checked"
@@ -244,6 +245,20 @@ if [ -n "$admin_port" ]; then
       [ "$code" = 200 ] || { cat "$err_file" >&2; fail "GET $path on the admin port answered HTTP $code, expected 200"; }
       note "ok: GET $path: 200"
     done
+    # The Component's probes, exactly as deploy/kubernetes/base/sidecar.yaml
+    # has them: exec'ed inside the container (the gateway's namespaces and
+    # root, its UID), as the kubelet does. Each must pass, and fail on a path
+    # the gateway does not serve.
+    probes=$(sed -n 's/^ *- \(exec 3<>\/dev\/tcp\/127\.0\.0\.1\/.*\)$/\1/p' "$REPO_ROOT/deploy/kubernetes/base/sidecar.yaml")
+    [ "$(grep -c . <<<"$probes")" = 3 ] || fail "expected 3 exec probe commands in deploy/kubernetes/base/sidecar.yaml, found: $probes"
+    in_container() { nsenter --target "$pid" --mount --net --root --wd -S 65532 -G 65532 -- /bin/bash -c "$1"; }
+    while read -r probe; do
+      in_container "$probe" || { cat "$err_file" >&2; fail "the exec probe failed in the root filesystem: $probe"; }
+      note "ok: exec probe: ${probe:0:60}..."
+      broken=$(sed 's|GET /[a-z]*|GET /no-such-path|' <<<"$probe")
+      if in_container "$broken" 2>/dev/null; then fail "the exec probe passed on a path the gateway does not serve: $broken"; fi
+    done <<<"$probes"
+    note "ok: the 3 exec probes pass, and fail on /no-such-path"
   fi
 fi
 

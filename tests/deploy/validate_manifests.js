@@ -10,7 +10,11 @@
 // 3. the envelope-gateway sidecar's invariants, read together with the config
 //    file the sidecar actually loads (the ConfigMap behind --config): native
 //    sidecar, non-root and locked down, /tmp emptyDir, probes on the right
-//    ports and paths, container ports = listen/admin_listen, Secret mount =
+//    ports and paths, container ports = listen/admin_listen, no listen or
+//    admin port reachable from the whole cluster (loopback, or a
+//    NetworkPolicy that admits it only from somewhere), a unix socket shared
+//    through an emptyDir with an app that can connect to it, PodMonitors that
+//    reach the admin port, no prometheus.io/port claiming it, Secret mount =
 //    secret_dir, TKE OIDC wiring, terminationGracePeriodSeconds >
 //    shutdown_grace, an image that was really set.
 //
@@ -33,7 +37,9 @@ function modelClass(apiVersion, kind) {
       !/^[A-Za-z0-9.\-/]+$/.test(apiVersion) || !/^[A-Za-z0-9]+$/.test(kind)) {
     return null;
   }
-  const id = `kubernetes-models/${apiVersion}/${kind}`;
+  const pkg = apiVersion.startsWith('monitoring.coreos.com/') ?
+      '@kubernetes-models/prometheus-operator' : 'kubernetes-models';
+  const id = `${pkg}/${apiVersion}/${kind}`;
   try {
     const mod = require(id);
     const cls = mod[kind];
@@ -231,10 +237,12 @@ function isGatewayContainer(c) {
 function podTemplates(obj) {
   const out = [];
   const spec = obj.spec || {};
-  if (obj.kind === 'Pod') out.push({spec, where: 'spec'});
-  if (spec.template && spec.template.spec) out.push({spec: spec.template.spec, where: 'spec.template.spec'});
+  if (obj.kind === 'Pod') out.push({spec, meta: obj.metadata || {}, where: 'spec'});
+  if (spec.template && spec.template.spec) {
+    out.push({spec: spec.template.spec, meta: spec.template.metadata || {}, where: 'spec.template.spec'});
+  }
   const jt = spec.jobTemplate && spec.jobTemplate.spec && spec.jobTemplate.spec.template;
-  if (jt && jt.spec) out.push({spec: jt.spec, where: 'spec.jobTemplate.spec.template.spec'});
+  if (jt && jt.spec) out.push({spec: jt.spec, meta: jt.metadata || {}, where: 'spec.jobTemplate.spec.template.spec'});
   return out;
 }
 
@@ -310,9 +318,59 @@ function resolvePort(container, port) {
   return p ? p.containerPort : null;
 }
 
-function checkGateway(gw, pod, podWhere, objects, label, report) {
+// The base's exec probe: bash sends the GET through /dev/tcp (the image has
+// no HTTP client). {port, path}, or null for any other command.
+const EXEC_PROBE = new RegExp('^exec 3<>/dev/tcp/127\\.0\\.0\\.1/(\\d+) && ' +
+    "printf 'GET (/\\S*) HTTP/1\\.0\\\\r\\\\n\\\\r\\\\n' >&3 && " +
+    "read -r _ code _ <&3 && \\[ \"\\$\\{code%\\$'\\\\r'\\}\" = 200 \\]$");
+
+function parseExecProbe(command) {
+  if (!Array.isArray(command) || command.length !== 3 || command[0] !== '/bin/bash' || command[1] !== '-c') return null;
+  const m = String(command[2]).match(EXEC_PROBE);
+  return m ? {port: Number(m[1]), path: m[2]} : null;
+}
+
+function labelsMatch(selector, labels) {
+  if (!selector || selector.matchExpressions) return false;  // not needed here
+  return Object.entries(selector.matchLabels || {}).every(([k, v]) => (labels || {})[k] === v);
+}
+
+// Does a NetworkPolicy ingress rule admit TCP `port` (named `names` in the pod)?
+function ruleAdmits(rule, port, names) {
+  if (!rule.ports || rule.ports.length === 0) return true;
+  return rule.ports.some((p) => {
+    if ((p.protocol || 'TCP') !== 'TCP') return false;
+    if (p.port === undefined) return true;
+    if (typeof p.port === 'string') return names.includes(p.port);
+    return p.endPort ? p.port <= port && port <= p.endPort : p.port === port;
+  });
+}
+
+// An address the pod's IP reaches: only a NetworkPolicy that admits its port
+// from named peers keeps the rest of the cluster out. Returns the finding.
+function clusterExposure(what, address, port, gw, meta, objects) {
+  const names = (gw.ports || []).filter((p) => p.containerPort === port).map((p) => p.name).filter(Boolean);
+  const policies = objects.filter((o) => o.kind === 'NetworkPolicy' && o.spec &&
+      labelsMatch(o.spec.podSelector, meta.labels) &&
+      ((o.spec.policyTypes || []).includes('Ingress') || (!o.spec.policyTypes && o.spec.ingress)));
+  const why = what === 'admin_listen' ? 'GET /metrics' : 'API calls signed with this pod\'s credentials';
+  if (!policies.length) {
+    return `${what} ${address} is open to the whole cluster (${why}) and no NetworkPolicy selects the pod: ` +
+        'bind it to 127.0.0.1, or admit its port only from where it must be reached (deploy/kubernetes/examples/prometheus)';
+  }
+  for (const np of policies) {
+    for (const rule of np.spec.ingress || []) {
+      if (ruleAdmits(rule, port, names) && !(rule.from || []).length) {
+        return `NetworkPolicy ${np.metadata.name} admits port ${port} (${what} ${address}: ${why}) from everywhere: name the peers in from`;
+      }
+    }
+  }
+  return null;
+}
+
+function checkGateway(gw, pod, meta, podWhere, objects, label, report) {
   const {config, where: cfgWhere} = findConfig(gw, pod, objects, report, label) || {};
-  if (!config) return;
+  if (!config) return null;
 
   // Native sidecar: an init container that keeps running.
   if (gw.restartPolicy !== 'Always' || !(pod.initContainers || []).includes(gw)) {
@@ -393,7 +451,19 @@ function checkGateway(gw, pod, podWhere, objects, label, report) {
     }
     const h = handlers[0];
     if (h === 'exec') {
-      report(`${label}: ${kind} uses exec; the image has no client to run (use httpGet on the admin port or grpc)`);
+      const target = parseExecProbe(probe.exec.command);
+      if (!target) {
+        report(`${label}: ${kind} exec must be the base's bash /dev/tcp GET (deploy/kubernetes/base/sidecar.yaml): the image has no other client`);
+      } else {
+        if (!admin || admin.unix) {
+          report(`${label}: ${kind} GETs 127.0.0.1:${target.port} but ${cfgWhere} has no TCP admin_listen`);
+        } else if (target.port !== admin.port) {
+          report(`${label}: ${kind} probes 127.0.0.1:${target.port}, but admin_listen is ${config.admin_listen} (${cfgWhere})`);
+        } else if (!/^(127\.0\.0\.1|0\.0\.0\.0|::|)$/.test(admin.host)) {
+          report(`${label}: ${kind} GETs 127.0.0.1, which admin_listen ${config.admin_listen} does not listen on`);
+        }
+        if (target.path !== wantPath[kind]) report(`${label}: ${kind} path is ${target.path}, should be ${wantPath[kind]}`);
+      }
     } else if (h === 'httpGet') {
       const port = resolvePort(gw, probe.httpGet.port);
       if (!admin || admin.unix) {
@@ -417,6 +487,20 @@ function checkGateway(gw, pod, podWhere, objects, label, report) {
         report(`${label}: livenessProbe must not use grpc health (NOT_SERVING while not ready would restart a healthy gateway); use GET /healthz`);
       }
     }
+  }
+
+  // Who can reach the gateway: an address on the pod IP is open to every pod
+  // of the cluster unless a NetworkPolicy says otherwise.
+  const exposed = listens.filter((l) => reachable(l.addr)).map((l) => ['listen', l.text, l.addr.port]);
+  if (reachable(admin)) exposed.push(['admin_listen', config.admin_listen, admin.port]);
+  for (const [what, text, port] of exposed) {
+    const finding = clusterExposure(what, text, port, gw, meta, objects);
+    if (finding) report(`${label}: ${finding}`);
+  }
+  const annotations = meta.annotations || {};
+  const gwPorts = new Set([...configPorts]);
+  if (annotations['prometheus.io/port'] !== undefined && gwPorts.has(Number(annotations['prometheus.io/port']))) {
+    report(`${label}: the pod annotation prometheus.io/port=${annotations['prometheus.io/port']} claims the pod's one annotated scrape port for the sidecar; scrape it with a PodMonitor (deploy/kubernetes/examples/prometheus)`);
   }
 
   // Credentials.
@@ -483,16 +567,70 @@ function checkGateway(gw, pod, podWhere, objects, label, report) {
     report(`${label}: ${podWhere}.terminationGracePeriodSeconds (${tgps}) must be above shutdown_grace (${config.shutdown_grace}) of ${cfgWhere}`);
   }
 
-  // App containers that name the gateway's address must name a listen port.
+  // App containers that name the gateway's address must name a listen port,
+  // or a listen socket on a volume they share with the sidecar.
   const loopbackPorts = new Set(listens.filter((l) => l.addr && !l.addr.unix).map((l) => l.addr.port));
+  const socketPath = (text) => String(text).replace(/^unix:(\/\/)?/, '');
   for (const c of [...(pod.containers || []), ...(pod.initContainers || [])]) {
     if (c === gw) continue;
     for (const e of c.env || []) {
       if (e.name !== 'ENVELOPE_GATEWAY_ADDRESS' || e.value === undefined) continue;
       const a = parseAddress(e.value);
-      if (!a || a.unix || !isLoopback(a.host) || !loopbackPorts.has(a.port)) {
+      if (a && a.unix) {
+        checkSocketClient(c, socketPath(e.value));
+      } else if (!a || !isLoopback(a.host) || !loopbackPorts.has(a.port)) {
         report(`${label}: container "${c.name}" env ENVELOPE_GATEWAY_ADDRESS=${e.value} does not point at the sidecar on loopback (listen: ${config.listen.join(', ')})`);
       }
+    }
+  }
+
+  // A unix socket reaches only the containers that mount its directory: the
+  // same emptyDir in both, and an app that may connect (the gateway creates
+  // the socket 0755 as its own UID).
+  function checkSocketClient(c, sock) {
+    const where = `container "${c.name}" env ENVELOPE_GATEWAY_ADDRESS=unix://${sock}`;
+    if (!listens.some((l) => l.addr && l.addr.unix && socketPath(l.text) === sock)) {
+      report(`${label}: ${where} is no unix listen address of ${cfgWhere} (listen: ${config.listen.join(', ')})`);
+      return;
+    }
+    const dir = path.posix.dirname(sock);
+    const mountOf = (x) => (x.volumeMounts || []).find((m) => m.mountPath.replace(/\/+$/, '') === dir);
+    const gwMount = mountOf(gw);
+    const appMount = mountOf(c);
+    if (!gwMount || !appMount || gwMount.name !== appMount.name) {
+      report(`${label}: ${where}: the app does not mount the socket's directory ${dir} from the same volume as the sidecar`);
+    } else if (!(volumes.get(gwMount.name) || {}).emptyDir) {
+      report(`${label}: the socket directory ${dir} is volume "${gwMount.name}", which is not an emptyDir`);
+    } else if (gwMount.readOnly) {
+      report(`${label}: the sidecar mounts the socket directory ${dir} readOnly: it cannot create the socket`);
+    }
+    const csc = c.securityContext || {};
+    const uid = csc.runAsUser !== undefined ? csc.runAsUser : psc.runAsUser;
+    if (uid !== GATEWAY_UID && uid !== 0) {
+      report(`${label}: ${where} runs as UID ${uid}: the gateway creates the socket 0755 as UID ${GATEWAY_UID}, so only that UID can connect`);
+    }
+  }
+  return {config, admin, ports: gw.ports || []};
+}
+
+// A PodMonitor must select pods with the sidecar and scrape its admin port
+// where Prometheus can reach it.
+function checkPodMonitor(pm, gateways, label, report) {
+  const selected = gateways.filter((g) => labelsMatch((pm.spec || {}).selector, g.meta.labels));
+  if (!selected.length) {
+    report(`${label}: its selector matches no pod with the envelope-gateway sidecar`);
+    return;
+  }
+  for (const ep of (pm.spec || {}).podMetricsEndpoints || []) {
+    for (const g of selected) {
+      const port = g.ports.find((p) => p.name === ep.port);
+      if (!port) continue;  // another container's port
+      if (!g.admin || port.containerPort !== g.admin.port) {
+        report(`${label}: port ${ep.port} is not the sidecar's admin port`);
+      } else if (g.admin.unix || isLoopback(g.admin.host)) {
+        report(`${label}: scrapes ${ep.port}, but admin_listen is loopback: Prometheus cannot reach it (bind it on the pod IP behind a NetworkPolicy)`);
+      }
+      if ((ep.path || '/metrics') !== '/metrics') report(`${label}: path ${ep.path} is not /metrics`);
     }
   }
 }
@@ -514,6 +652,7 @@ function loadObjects(file) {
 function validateObjects(objects, fileLabel, options = {}) {
   const problems = [];
   let gateways = 0;
+  const found = [];
   for (const obj of objects) {
     const name = obj && obj.metadata && obj.metadata.name;
     const label = `${fileLabel}: ${obj && obj.kind}/${name}`;
@@ -523,15 +662,19 @@ function validateObjects(objects, fileLabel, options = {}) {
       continue;
     }
     validateSchema(obj, label, report);
-    for (const {spec, where} of podTemplates(obj)) {
+    for (const {spec, meta, where} of podTemplates(obj)) {
       for (const list of ['containers', 'initContainers']) {
         for (const c of spec[list] || []) {
           if (!isGatewayContainer(c)) continue;
           gateways++;
-          checkGateway(c, spec, where, objects, `${label} ${where}.${list}[${c.name}]`, report);
+          const g = checkGateway(c, spec, meta, where, objects, `${label} ${where}.${list}[${c.name}]`, report);
+          if (g) found.push(Object.assign(g, {meta}));
         }
       }
     }
+  }
+  for (const pm of objects.filter((o) => o && o.kind === 'PodMonitor')) {
+    checkPodMonitor(pm, found, `${fileLabel}: PodMonitor/${pm.metadata && pm.metadata.name}`, (m) => problems.push(m));
   }
   if (options.expectGateway && gateways === 0) {
     problems.push(`${fileLabel}: no envelope-gateway sidecar in any workload`);
@@ -551,17 +694,44 @@ const MUTATIONS = [
   ['field typo', 'unknown field (did you mean "readinessProbe"', (gw) => { gw.readinesProbe = gw.readinessProbe; delete gw.readinessProbe; }],
   ['port as string', 'must be integer', (gw) => { gw.ports[0].containerPort = String(gw.ports[0].containerPort); }],
   ['bad enum', 'must be equal to one of the allowed values', (gw) => { gw.imagePullPolicy = 'Sometimes'; }],
-  ['probe on wrong port', 'but admin_listen is', (gw) => { gw.readinessProbe.httpGet.port = 8081; }],
+  ['probe on wrong port', 'but admin_listen is', (gw) => { setProbe(gw.readinessProbe, 8081, '/readyz'); }],
   ['two probe handlers', 'exactly one handler', (gw) => { gw.livenessProbe.tcpSocket = {port: 9901}; }],
   ['no startup probe', 'startupProbe is missing', (gw) => { delete gw.startupProbe; }],
-  ['liveness on /readyz', 'should be /healthz', (gw) => { gw.livenessProbe.httpGet = Object.assign({}, gw.livenessProbe.httpGet || {port: 9901}, {path: '/readyz'}); delete gw.livenessProbe.grpc; }],
+  ['liveness on /readyz', 'should be /healthz', (gw) => { setProbe(gw.livenessProbe, 9901, '/readyz'); }],
+  ['exec probe of another client', "exec must be the base's", (gw) => { gw.livenessProbe.exec.command = ['/usr/bin/curl', '-f', 'http://127.0.0.1:9901/healthz']; }],
   ['plain container', 'not a native sidecar', (gw) => { delete gw.restartPolicy; }],
   ['image not set', 'has no tag or digest', (gw) => { gw.image = 'envelope-gateway'; }],
   ['no /tmp', '/tmp must be mounted', (gw) => { gw.volumeMounts = gw.volumeMounts.filter((m) => m.mountPath !== '/tmp'); }],
   ['no memory limit', 'limits.memory', (gw) => { delete gw.resources.limits; }],
   ['literal secret in env', 'literal value', (gw) => { (gw.env = gw.env || []).push({name: 'TENCENTCLOUD_SECRET_KEY', value: 'x'}); }],
   ['grace too short', 'terminationGracePeriodSeconds', (gw, pod) => { pod.terminationGracePeriodSeconds = 20; }],
-  ['config on loopback admin', 'is loopback', (gw, pod, cm) => { cm.data[Object.keys(cm.data)[0]] = cm.data[Object.keys(cm.data)[0]].replace(/^admin_listen:.*$/m, 'admin_listen: 127.0.0.1:9901'); }],
+  ['httpGet probe on a loopback admin', 'is loopback', (gw, pod, cm) => {
+    setConfig(cm, 'admin_listen', '127.0.0.1:9901');
+    gw.livenessProbe = {httpGet: {path: '/healthz', port: 'gw-admin'}};
+  }],
+  ['admin open to the cluster', 'open to the whole cluster', (gw, pod, cm) => { setConfig(cm, 'admin_listen', '0.0.0.0:9901'); }],
+  ['NetworkPolicy admitting the admin port from everywhere', 'from everywhere', (gw, pod, cm, meta, objects) => {
+    setConfig(cm, 'admin_listen', '0.0.0.0:9901');
+    objects.push({apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: {name: 'open'},
+      spec: {podSelector: {matchLabels: meta.labels || {}}, policyTypes: ['Ingress'], ingress: [{ports: [{port: 9901}]}]}});
+  }],
+  ['prometheus.io/port on the admin port', 'prometheus.io/port=9901', (gw, pod, cm, meta) => {
+    meta.annotations = Object.assign({}, meta.annotations, {'prometheus.io/scrape': 'true', 'prometheus.io/port': '9901'});
+  }],
+  ['PodMonitor on a loopback admin', 'Prometheus cannot reach it', (gw, pod, cm, meta, objects) => {
+    setConfig(cm, 'admin_listen', '127.0.0.1:9901');
+    objects.push({apiVersion: 'monitoring.coreos.com/v1', kind: 'PodMonitor', metadata: {name: 'pm'},
+      spec: {selector: {matchLabels: meta.labels || {}}, podMetricsEndpoints: [{port: 'gw-admin'}]}});
+  }],
+  ['unix socket not shared with the app', 'does not mount the socket', (gw, pod, cm) => {
+    useSocket(gw, pod, cm);
+    const app = pod.containers[0];
+    app.volumeMounts = (app.volumeMounts || []).filter((m) => m.mountPath !== '/var/run/envelope-gateway');
+  }],
+  ['unix socket and an app under another UID', 'only that UID can connect', (gw, pod, cm) => {
+    useSocket(gw, pod, cm);
+    pod.containers[0].securityContext = Object.assign({}, pod.containers[0].securityContext, {runAsUser: 10001});
+  }],
   ['TKE token not mounted', 'TKE_WEB_IDENTITY_TOKEN_FILE /elsewhere/token', (gw) => {
     gw.env = (gw.env || []).filter((e) => !e.name.startsWith('TKE_')).concat([
       {name: 'TKE_REGION', value: 'ap-guangzhou'}, {name: 'TKE_PROVIDER_ID', value: 'p'},
@@ -581,6 +751,32 @@ const MUTATIONS = [
   }],
 ];
 
+// Mutation helpers: one probe's target, one config key, a unix socket.
+function setProbe(probe, port, path) {
+  for (const k of ['httpGet', 'grpc', 'tcpSocket', 'exec']) delete probe[k];
+  probe.exec = {command: ['/bin/bash', '-c', `exec 3<>/dev/tcp/127.0.0.1/${port} && printf 'GET ${path} HTTP/1.0\\r\\n\\r\\n' >&3 && ` +
+                          'read -r _ code _ <&3 && [ "${code%$\'\\r\'}" = 200 ]']};
+}
+
+function setConfig(cm, key, value) {
+  const file = Object.keys(cm.data)[0];
+  const line = `${key}: ${value}`;
+  const re = new RegExp(`^${key}:.*(\\n[ \\t]+.*)*$`, 'm');  // with an indented list
+  cm.data[file] = re.test(cm.data[file]) ? cm.data[file].replace(re, line) : `${cm.data[file]}\n${line}\n`;
+}
+
+function useSocket(gw, pod, cm) {
+  setConfig(cm, 'listen', '["unix:/var/run/envelope-gateway/grpc.sock"]');
+  gw.ports = gw.ports.filter((p) => p.containerPort !== 50051);
+  const mount = {name: 'envelope-gateway-socket', mountPath: '/var/run/envelope-gateway'};
+  if (!pod.volumes.some((v) => v.name === mount.name)) pod.volumes.push({name: mount.name, emptyDir: {}});
+  if (!gw.volumeMounts.some((m) => m.name === mount.name)) gw.volumeMounts.push(Object.assign({}, mount));
+  const app = pod.containers[0];
+  app.env = (app.env || []).filter((e) => e.name !== 'ENVELOPE_GATEWAY_ADDRESS')
+      .concat([{name: 'ENVELOPE_GATEWAY_ADDRESS', value: 'unix:///var/run/envelope-gateway/grpc.sock'}]);
+  if (!(app.volumeMounts || []).some((m) => m.name === mount.name)) app.volumeMounts = (app.volumeMounts || []).concat([Object.assign({}, mount)]);
+}
+
 function selfTest(file) {
   const {objects, problems} = loadObjects(file);
   const clean = problems.concat(validateObjects(objects, file, {expectGateway: true}));
@@ -593,17 +789,21 @@ function selfTest(file) {
     const copy = JSON.parse(JSON.stringify(objects));
     let gw = null;
     let pod = null;
+    let meta = null;
     for (const obj of copy) {
-      for (const {spec} of podTemplates(obj)) {
-        const c = [...(spec.initContainers || []), ...(spec.containers || [])].find(isGatewayContainer);
+      for (const t of podTemplates(obj)) {
+        const c = [...(t.spec.initContainers || []), ...(t.spec.containers || [])].find(isGatewayContainer);
         if (c && !gw) {
           gw = c;
-          pod = spec;
+          pod = t.spec;
+          // The template's own metadata object, so that a mutation reaches it.
+          meta = t.meta === obj.metadata ? obj.metadata :
+              ((obj.spec.template || obj.spec.jobTemplate.spec.template).metadata = t.meta);
         }
       }
     }
     const cm = copy.find((o) => o.kind === 'ConfigMap');
-    mutate(gw, pod, cm);
+    mutate(gw, pod, cm, meta, copy);
     const found = validateObjects(copy, file, {expectGateway: true});
     const hit = found.find((p) => p.includes(expect));
     if (hit) {

@@ -82,11 +82,14 @@ render() {
   [ -s "$out" ] || fail "${KUSTOMIZE[*]} ${dir#"$REPO_ROOT"/} rendered nothing"
 }
 
-# Installs tests/deploy/package-lock.json with `npm ci` into a cache dir
-# (outside the repository, keyed by the lock file's hash) and exports
-# NODE_PATH to it. Skips when node/npm are missing or the registry cannot be
-# reached for a first install.
+# need_node_modules [DIR]: installs DIR's package-lock.json (default
+# tests/deploy; examples/node for the Node example) with `npm ci` into a
+# cache dir (outside the repository, keyed by the lock file's hash) and
+# exports NODE_PATH to it. Skips when node/npm are missing or the registry
+# cannot be reached for a first install.
 need_node_modules() {
+  local pkg_dir=${1:-$DEPLOY_TEST_DIR} lock
+  lock="${pkg_dir#"$REPO_ROOT"/}/package-lock.json"
   command -v node >/dev/null 2>&1 || skip "node is not installed (Debian: nodejs)"
   command -v npm >/dev/null 2>&1 || skip "npm is not installed (Debian: npm)"
   local major
@@ -95,7 +98,7 @@ need_node_modules() {
 
   local base key dir log rc
   base=${ENVELOPE_DEPLOY_NPM_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/envelope-gateway/npm}
-  key=$(cat "$DEPLOY_TEST_DIR/package.json" "$DEPLOY_TEST_DIR/package-lock.json" | sha256sum | cut -c1-16)
+  key=$(cat "$pkg_dir/package.json" "$pkg_dir/package-lock.json" | sha256sum | cut -c1-16)
   dir="$base/$key"
   mkdir -p "$base"
   if [ ! -f "$dir/.installed" ]; then
@@ -106,7 +109,7 @@ need_node_modules() {
       [ -f "$dir/.installed" ] && exit 0
       rm -rf "$dir.tmp"
       mkdir -p "$dir.tmp"
-      cp "$DEPLOY_TEST_DIR/package.json" "$DEPLOY_TEST_DIR/package-lock.json" "$dir.tmp/"
+      cp "$pkg_dir/package.json" "$pkg_dir/package-lock.json" "$dir.tmp/"
       note "npm ci into $dir (first run for this lock file)"
       (cd "$dir.tmp" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error) >"$log" 2>&1 || exit 3
       touch "$dir.tmp/.installed"
@@ -116,9 +119,9 @@ need_node_modules() {
     if [ "$rc" -ne 0 ]; then
       cat "$log" >&2 || true
       if grep -qE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|ENETUNREACH|network' "$log" 2>/dev/null; then
-        skip "npm ci could not reach the npm registry (first install of tests/deploy/package-lock.json into $dir)"
+        skip "npm ci could not reach the npm registry (first install of $lock into $dir)"
       fi
-      fail "npm ci of tests/deploy/package-lock.json failed (log: $log)"
+      fail "npm ci of $lock failed (log: $log)"
     fi
   fi
   export NODE_PATH="$dir/node_modules"

@@ -11,7 +11,7 @@ if [ -z "$dir" ] || [ ! -d "$dir" ]; then
   exit 77
 fi
 mapfile -t secrets < <(grep -rhoE '"[A-Za-z0-9_.-]*(secret-key|session-token)[A-Za-z0-9_.-]+"' \
-    tests tools --include='*.cc' --include='*.py' --include='*.sh' |
+    tests tools examples --include='*.cc' --include='*.py' --include='*.sh' |
   tr -d '"' | grep -vE '^--' | sort -u)
 if [ "${#secrets[@]}" -lt 3 ]; then
   echo "log_secrets_test: FAIL: found only ${#secrets[@]} test secrets in the sources"

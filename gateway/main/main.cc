@@ -24,12 +24,12 @@
 #include "gateway/route/dispatcher.h"
 #include "gateway/route/router.h"
 #include "gateway/upstream/upstream.h"
+#include "gateway/version/version.h"
 
 namespace envelope {
 namespace {
 
 constexpr int kConfigError = 2;
-constexpr char kVersion[] = "0.1.0";
 
 [[noreturn]] void ConfigError(absl::string_view message) {
   std::cerr << "envelope-gateway: " << message << std::endl;

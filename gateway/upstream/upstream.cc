@@ -1,16 +1,35 @@
 #include "gateway/upstream/upstream.h"
 
+#include <curl/curl.h>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/strip.h"
 #include "gateway/credentials/chain.h"
 #include "gateway/upstream/tc3_signer.h"
+#include "gateway/version/version.h"
 
 namespace envelope {
 namespace {
 
 constexpr char kContentType[] = "application/json; charset=utf-8";
+
+// Who calls, as the official SDKs tell the API, and the HTTP client that
+// carries it (docs/operations.md, "What the upstream sees"): the same on
+// every request, built once.
+const std::string& RequestClient() {
+  static const std::string* client =
+      new std::string(absl::StrCat("envelope-gateway/", kVersion));
+  return *client;
+}
+
+const std::string& UserAgent() {
+  static const std::string* agent = new std::string(
+      absl::StrCat(RequestClient(), " libcurl/",
+                   curl_version_info(CURLVERSION_NOW)->version));
+  return *agent;
+}
 
 }  // namespace
 
@@ -97,6 +116,9 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
   h.Add("X-TC-Timestamp", timestamp_text.Piece());
   if (!call.region.empty()) h.Add("X-TC-Region", call.region);
   if (!call.language.empty()) h.Add("X-TC-Language", call.language);
+  // Not signed (SignedHeaders stays content-type;host, docs/design.md).
+  h.Add("X-TC-RequestClient", RequestClient());
+  h.Add("User-Agent", UserAgent());
   if (options_.signing == Signing::kTc3) {
     absl::StatusOr<Credentials> current = options_.credentials->Get();
     if (!current.ok()) {

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "envelope/gateway/v1/json_api.pb.h"
+#include "gateway/version/version.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "gtest/gtest.h"
@@ -816,6 +817,40 @@ TEST_F(EndpointTest, ServiceEndpointOverridesTheTemplate) {
       CallUnary(channel, kJsonApiCall, Untyped("DescribeDisks", "{}", "cbs"));
   EXPECT_EQ(cbs.status.error_code(), grpc::UNAVAILABLE) << Describe(cbs);
   EXPECT_EQ(control_->Requests().size(), 1u);
+}
+
+// ===========================================================================
+// Who calls: every request, retries included, names the gateway and its HTTP
+// client, and still verifies (docs/operations.md, "What the upstream sees").
+
+TEST_F(EndpointTest, EveryRequestNamesTheGatewayAndItsVersion) {
+  StartGatewayWith({});
+  control_->Reset();
+  control_->Rule(
+      R"({"action":"DescribeInstances","times":1,"error":{"Code":"RequestLimitExceeded"}})");
+  UnaryResult typed = CallUnary(channel_, kDescribeInstances, "");
+  ASSERT_TRUE(typed.status.ok()) << Describe(typed);
+  UnaryResult untyped =
+      CallUnary(channel_, kJsonApiCall, Untyped("DescribeZones", "{}"));
+  ASSERT_TRUE(untyped.status.ok()) << Describe(untyped);
+
+  const std::string client = absl::StrCat("envelope-gateway/", kVersion);
+  const std::string agent = absl::StrCat(
+      client, " libcurl/", curl_version_info(CURLVERSION_NOW)->version);
+  auto requests = control_->Requests();
+  ASSERT_EQ(requests.size(), 3u);  // the rate-limited attempt, its retry, one
+  for (const auto& request : requests) {
+    const rapidjson::Value& headers = request["headers"];
+    ASSERT_TRUE(headers.HasMember("x-tc-requestclient"));
+    EXPECT_EQ(headers["x-tc-requestclient"].GetString(), client);
+    ASSERT_TRUE(headers.HasMember("user-agent"));
+    EXPECT_EQ(headers["user-agent"].GetString(), agent);
+    // Not signed: the signature covers content-type and host only.
+    EXPECT_TRUE(request["signature_ok"].GetBool());
+    EXPECT_TRUE(absl::StrContains(headers["authorization"].GetString(),
+                                  "SignedHeaders=content-type;host,"))
+        << headers["authorization"].GetString();
+  }
 }
 
 // ===========================================================================

@@ -10,15 +10,11 @@
 // at SIGTERM or SIGINT.
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 
-#include <chrono>
-#include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <iterator>
-#include <memory>
 #include <string>
+
+#include "e2e_common.h"
 
 namespace {
 
@@ -46,71 +42,34 @@ class Reactor : public grpc::ServerGenericBidiReactor {
 
 class Service : public grpc::CallbackGenericService {
  public:
-  explicit Service(const std::string& response) {
-    grpc::Slice slice(response);
-    response_ = grpc::ByteBuffer(&slice, 1);
-  }
+  explicit Service(const std::string& response)
+      : response_(e2e::SharedBuffer(response)) {}
 
   grpc::ServerGenericBidiReactor* CreateReactor(
-      grpc::GenericCallbackServerContext* context) override {
+      grpc::GenericCallbackServerContext*) override {
     return new Reactor(response_);
   }
 
  private:
-  grpc::ByteBuffer response_;
+  const grpc::ByteBuffer response_;
 };
-
-bool TakeFlag(const std::string& arg, const std::string& name,
-              std::string* value) {
-  const std::string prefix = "--" + name + "=";
-  if (arg.rfind(prefix, 0) != 0) return false;
-  *value = arg.substr(prefix.size());
-  return true;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string listen = "127.0.0.1:0", response_file;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (!TakeFlag(arg, "listen", &listen) &&
-        !TakeFlag(arg, "response", &response_file)) {
-      std::cerr << "usage: bare_server --listen=HOST:PORT --response=FILE\n";
-      return 2;
-    }
+  std::string listen = "127.0.0.1:0", response_file, response;
+  if (!e2e::ParseFlags(argc, argv,
+                       {{"listen", &listen}, {"response", &response_file}})) {
+    std::cerr << "usage: bare_server --listen=HOST:PORT --response=FILE\n";
+    return 2;
   }
-  std::ifstream in(response_file, std::ios::binary);
-  if (response_file.empty() || !in) {
+  if (response_file.empty() || !e2e::ReadFile(response_file, &response)) {
     std::cerr << "bare_server: cannot read --response=" << response_file
               << "\n";
     return 2;
   }
-  const std::string response((std::istreambuf_iterator<char>(in)),
-                             std::istreambuf_iterator<char>());
-
-  // Blocked here, so in every thread gRPC starts: sigwait below takes them.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
+  // Before gRPC starts its threads.
+  const sigset_t stop = e2e::BlockStopSignals();
   Service service(response);
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterCallbackGenericService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::cerr << "bare_server: cannot listen on " << listen << "\n";
-    return 1;
-  }
-  std::cout << "bare_server listening on "
-            << listen.substr(0, listen.rfind(':')) << ":" << port << std::endl;
-
-  int signal_number = 0;
-  sigwait(&stop, &signal_number);
-  server->Shutdown(std::chrono::system_clock::now());
-  return 0;
+  return e2e::ServeUntilStopped("bare_server", listen, &service, stop);
 }

@@ -24,12 +24,12 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "e2e_common.h"
 
 namespace {
 
@@ -48,18 +48,10 @@ struct Transfer {
   long bytes = 0;
 };
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out->assign(std::istreambuf_iterator<char>(in),
-              std::istreambuf_iterator<char>());
-  return true;
-}
-
 // utime + stime of this process, in clock ticks.
 long long CpuTicks() {
   std::string stat;
-  if (!ReadFile("/proc/self/stat", &stat)) return -1;
+  if (!e2e::ReadFile("/proc/self/stat", &stat)) return -1;
   // Fields after the command name (which may hold spaces), from field 3.
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));
   std::string field;
@@ -76,32 +68,20 @@ size_t CountBody(char*, size_t size, size_t count, void* user) {
   return size * count;
 }
 
-bool TakeFlag(const std::string& arg, const std::string& name,
-              std::string* value) {
-  const std::string prefix = "--" + name + "=";
-  if (arg.rfind(prefix, 0) != 0) return false;
-  *value = arg.substr(prefix.size());
-  return true;
-}
-
 bool ParseOptions(int argc, char** argv, Options* options) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    std::string value;
-    if (TakeFlag(arg, "url", &options->url) ||
-        TakeFlag(arg, "body", &options->body_file) ||
-        TakeFlag(arg, "headers", &options->headers_file)) {
-      continue;
-    } else if (TakeFlag(arg, "requests", &value)) {
-      options->requests = std::atol(value.c_str());
-    } else if (TakeFlag(arg, "concurrency", &value)) {
-      options->concurrency = std::atol(value.c_str());
-    } else if (TakeFlag(arg, "expect-bytes", &value)) {
-      options->expect_bytes = std::atol(value.c_str());
-    } else {
-      return false;
-    }
+  std::string requests, concurrency = "1", expect_bytes = "-1";
+  if (!e2e::ParseFlags(argc, argv,
+                       {{"url", &options->url},
+                        {"body", &options->body_file},
+                        {"headers", &options->headers_file},
+                        {"requests", &requests},
+                        {"concurrency", &concurrency},
+                        {"expect-bytes", &expect_bytes}})) {
+    return false;
   }
+  options->requests = std::atol(requests.c_str());
+  options->concurrency = std::atol(concurrency.c_str());
+  options->expect_bytes = std::atol(expect_bytes.c_str());
   return !options->url.empty() && !options->body_file.empty() &&
          options->requests > 0 && options->concurrency > 0;
 }
@@ -122,20 +102,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string body, headers_text;
-  if (!ReadFile(options.body_file, &body) ||
+  if (!e2e::ReadFile(options.body_file, &body) ||
       (!options.headers_file.empty() &&
-       !ReadFile(options.headers_file, &headers_text))) {
+       !e2e::ReadFile(options.headers_file, &headers_text))) {
     std::cerr << "curl_client: cannot read the body or headers file\n";
     return 2;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  curl_slist* headers = nullptr;
-  std::istringstream lines(headers_text);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) headers = curl_slist_append(headers, line.c_str());
-  }
-  // No "Expect: 100-continue" round trip for larger bodies.
-  headers = curl_slist_append(headers, "Expect:");
+  curl_slist* headers = e2e::HeaderList(headers_text);
 
   const long concurrency = std::min(options.concurrency, options.requests);
   std::vector<Transfer> transfers(concurrency);

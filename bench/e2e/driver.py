@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End-to-end CPU per call: the gateway against a bare gRPC server (A) plus a
-bare libcurl client (B). Started by bench/e2e/run.sh, which installs and
-builds what it needs; bench/README.md ("End to end") says what is measured.
+bare libcurl client (B), and against the two joined (C). Started by
+bench/e2e/run.sh, which installs and builds what it needs; bench/README.md
+("End to end") says what is measured.
 
 Everything runs on loopback, under a temporary work folder:
 
@@ -12,11 +13,15 @@ Everything runs on loopback, under a temporary work folder:
 - A (e2e_bare_server) answers the very bytes the gateway answered for each
   envelope (one instance per envelope size);
 - B (e2e_curl_client) POSTs the body and headers the gateway sends to nginx;
-- h2load drives gRPC load at the gateway and at A.
+- C (e2e_glue_server) is A's server that, per call, POSTs B's request to
+  nginx from a libcurl I/O thread and answers A's bytes when the HTTP answer
+  is in: the floor of the gateway's architecture, with none of its work;
+- h2load drives gRPC load at the gateway, at A and at C.
 
 CPU per call = utime+stime of the process (/proc/PID/stat) over a run,
 divided by the run's calls. Every gateway call of a run must end OK (its
-/metrics counter by grpc_code), or the benchmark stops.
+/metrics counter by grpc_code), and every call of C (its own count, printed
+when it stops), or the benchmark stops.
 """
 
 import argparse
@@ -416,6 +421,34 @@ def run_bare(args, env, size, streams, calls):
     return h2load_run(args, env, bare["proc"], bare["address"], size, streams, calls, "bare")
 
 
+def run_glue(args, env, size, streams, calls):
+    glue = env["glue"][size]
+    result = h2load_run(args, env, glue["proc"], glue["address"], size, streams, calls, "glue")
+    glue["calls"] += calls
+    # A failed call is an HTTP 200 to h2load (grpc-status is in the
+    # trailers); C prints its first failures on stderr as they happen.
+    failures = re.findall(r"call failed: .*", env["procs"].output(glue["proc"].name, "err"))
+    if failures:
+        raise BenchError("C run (%s, %d streams): %s" % (size, streams, failures[:3]))
+    return result
+
+
+def check_glue_calls(env):
+    """Stops every C and checks the count it prints at exit: all the calls
+    it was sent, each ended OK."""
+    for size, glue in env["glue"].items():
+        env["procs"].stop(glue["proc"])
+        match = re.search(r"glue_server: (\d+) calls OK, (\d+) failed",
+                          env["procs"].output(glue["proc"].name, "err"))
+        if not match:
+            raise BenchError("C (%s) printed no call count at exit (exit %s)" % (
+                size, glue["proc"].returncode))
+        ok, failed = int(match.group(1)), int(match.group(2))
+        if ok != glue["calls"] or failed:
+            raise BenchError("C (%s): %d calls sent, %d ended OK, %d failed" % (
+                size, glue["calls"], ok, failed))
+
+
 def run_curl(args, env, size, streams, calls):
     argv = [env["curl_client"], "--url=http://127.0.0.1:%d/" % env["nginx_port"],
             "--body=" + env["body"], "--headers=" + env["headers"][size],
@@ -467,33 +500,49 @@ def fmt(value, digits=1):
 
 def report_table(results):
     lines = []
-    header = ("| case | calls/run | gateway CPU/call | A CPU/call | B CPU/call | "
-              "gateway/(A+B) | target | gateway p50 / p99 | curl p50 / p99 | added p50 | target |")
+    header = ("| case | calls/run | gateway CPU/call | A CPU/call | B CPU/call | C CPU/call | "
+              "gateway/(A+B) | target | C/(A+B) | gateway/C | gateway p50 / p99 | "
+              "C p50 / p99 | curl p50 / p99 | added p50 | target | C added p50 |")
     lines.append(header)
-    lines.append("|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|")
+    lines.append("|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for case in results["cases"]:
         m = case["median"]
         ratio_target = "<= %.1fx %s" % (case["target_ratio"],
                                         "met" if m["ratio"] <= case["target_ratio"] else "NOT met")
         if case["streams"] == 1:
             lat_gw = "%d / %d us" % (m["gateway_p50_us"], m["gateway_p99_us"])
+            lat_c = "%d / %d us" % (m["c_p50_us"], m["c_p99_us"])
             lat_b = "%d / %d us" % (m["curl_p50_us"], m["curl_p99_us"])
             added = "%d us" % m["added_p50_us"]
+            added_c = "%d us" % m["c_added_p50_us"]
             added_target = "<= %d us %s" % (
                 TARGET_ADDED_P50_US, "met" if m["added_p50_us"] <= TARGET_ADDED_P50_US
                 else "NOT met")
         else:
-            lat_gw = lat_b = added = added_target = ""
-        lines.append("| %s | %d | %s us | %s us | %s us | %.2fx | %s | %s | %s | %s | %s |" % (
-            case["case"], case["calls"], fmt(m["gateway_cpu_us"]), fmt(m["a_cpu_us"]),
-            fmt(m["b_cpu_us"]), m["ratio"], ratio_target, lat_gw, lat_b, added,
-            added_target))
+            lat_gw = lat_c = lat_b = added = added_c = added_target = ""
+        lines.append("| %s | %d | %s us | %s us | %s us | %s us | %.2fx | %s | %.2fx | %.2fx "
+                     "| %s | %s | %s | %s | %s | %s |" % (
+                         case["case"], case["calls"], fmt(m["gateway_cpu_us"]),
+                         fmt(m["a_cpu_us"]), fmt(m["b_cpu_us"]), fmt(m["c_cpu_us"]),
+                         m["ratio"], ratio_target, m["c_ratio"], m["gateway_over_c"],
+                         lat_gw, lat_c, lat_b, added, added_target, added_c))
     for case in results["cases"]:
         m = case["median"]
         if case["streams"] == 1:
             lines.append("")
             lines.append("%s: A (h2load -> bare server) p50 / p99 %d / %d us." % (
                 case["case"], m["a_p50_us"], m["a_p99_us"]))
+    # A target below C's ratio cannot be met by any work on the gateway's own
+    # code: C does none of it.
+    for case in results["cases"]:
+        m = case["median"]
+        if m["c_ratio"] > case["target_ratio"]:
+            lines.append("")
+            lines.append("%s: the target (<= %.1fx (A+B)) lies below C, the floor of a gRPC "
+                         "callback server joined to a libcurl I/O thread (%.2fx); the gateway's "
+                         "own work costs gateway/C = %.2fx." % (
+                             case["case"], case["target_ratio"], m["c_ratio"],
+                             m["gateway_over_c"]))
     rss = results["rss_mb"]
     lines.append("")
     lines.append("| RSS | MB | target |")
@@ -506,6 +555,7 @@ def report_table(results):
         "met" if rss["gateway_held"] <= TARGET_RSS_HELD_MB else "NOT met"))
     lines.append("| gateway after the runs above (idle) | %.1f | |" % rss["gateway_after_runs"])
     lines.append("| bare server A idle (reference) | %.1f | |" % rss["bare_idle"])
+    lines.append("| glue server C idle (reference) | %.1f | |" % rss["glue_idle"])
     return "\n".join(lines)
 
 
@@ -539,8 +589,10 @@ def write_b_inputs(env, requests):
         f.write(bodies.pop())
 
 
-def start_bare_servers(procs, env, bare_server):
-    """One A per envelope size, answering what the gateway answered for it."""
+def start_servers(procs, env, bare_server, glue_server):
+    """One A and one C per envelope size, answering what the gateway answered
+    for it; C sends B's request for that size (its X-TC-Region picks the
+    envelope in nginx)."""
     for name, size in SIZES.items():
         response = grpc_call(env["gateway"]["address"], size["region"])
         if response.count(b"ins-") != size["instances"]:
@@ -554,33 +606,47 @@ def start_bare_servers(procs, env, bare_server):
                            [bare_server, "--listen=127.0.0.1:0", "--response=" + path])
         address = procs.wait_for(proc, r"listening on (\S+)").group(1)
         env["bare"][name] = {"proc": proc, "address": address}
+        proc = procs.start("glue-" + size["region"], [
+            glue_server, "--listen=127.0.0.1:0", "--response=" + path,
+            "--url=http://127.0.0.1:%d/" % env["nginx_port"], "--body=" + env["body"],
+            "--headers=" + env["headers"][name]])
+        address = procs.wait_for(proc, r"listening on (\S+)").group(1)
+        env["glue"][name] = {"proc": proc, "address": address, "calls": 0}
 
 
 def run_case(args, env, case, size, streams, calls):
-    """REPEAT interleaved runs of gateway, A and B; their medians."""
+    """REPEAT interleaved runs of gateway, A, B and C; their medians."""
     runs = []
     for rep in range(args.repeat):
         run = {"gateway": run_gateway(args, env, size, streams, calls),
                "a": run_bare(args, env, size, streams, calls),
-               "b": run_curl(args, env, size, streams, calls)}
+               "b": run_curl(args, env, size, streams, calls),
+               "c": run_glue(args, env, size, streams, calls)}
         runs.append(run)
         log("%s, run %d/%d: CPU us/call gateway %.1f (%.1f s), A %.1f (%.1f s), "
-            "B %.1f (%.1f s)" % (
+            "B %.1f (%.1f s), C %.1f (%.1f s)" % (
                 case, rep + 1, args.repeat, run["gateway"]["cpu_us_per_call"],
                 run["gateway"]["seconds"], run["a"]["cpu_us_per_call"],
-                run["a"]["seconds"], run["b"]["cpu_us_per_call"], run["b"]["seconds"]))
+                run["a"]["seconds"], run["b"]["cpu_us_per_call"], run["b"]["seconds"],
+                run["c"]["cpu_us_per_call"], run["c"]["seconds"]))
 
     def median(who, key):
         return statistics.median(r[who][key] for r in runs)
     m = {"gateway_cpu_us": median("gateway", "cpu_us_per_call"),
          "a_cpu_us": median("a", "cpu_us_per_call"),
-         "b_cpu_us": median("b", "cpu_us_per_call")}
+         "b_cpu_us": median("b", "cpu_us_per_call"),
+         "c_cpu_us": median("c", "cpu_us_per_call")}
     m["ratio"] = m["gateway_cpu_us"] / (m["a_cpu_us"] + m["b_cpu_us"])
+    # C against A + B: what joining the legs costs by itself (the floor of
+    # gateway/(A+B)); the gateway against C: what its own work costs.
+    m["c_ratio"] = m["c_cpu_us"] / (m["a_cpu_us"] + m["b_cpu_us"])
+    m["gateway_over_c"] = m["gateway_cpu_us"] / m["c_cpu_us"]
     if streams == 1:
-        for who, prefix in (("gateway", "gateway"), ("a", "a"), ("b", "curl")):
+        for who, prefix in (("gateway", "gateway"), ("a", "a"), ("b", "curl"), ("c", "c")):
             m[prefix + "_p50_us"] = median(who, "p50_us")
             m[prefix + "_p99_us"] = median(who, "p99_us")
         m["added_p50_us"] = m["gateway_p50_us"] - m["curl_p50_us"]
+        m["c_added_p50_us"] = m["c_p50_us"] - m["curl_p50_us"]
     return {"case": case, "envelope": size, "streams": streams, "calls": calls,
             "target_ratio": TARGET_RATIO[size], "runs": runs, "median": m}
 
@@ -596,17 +662,17 @@ def benchmark(args, procs, work, binaries, scripted):
         procs, "gateway-hold", binaries["gateway"],
         "http://127.0.0.1:%d" % scripted.server_address[1], extra + ["--default-timeout=600s"])
     env = {"work": work, "nginx_port": nginx_port, "scripted": scripted,
-           "curl_client": binaries["curl_client"],
+           "curl_client": binaries["curl_client"], "procs": procs,
            "gateway": {"proc": gw_proc, "address": gw_address, "admin": gw_admin},
            "hold": {"proc": hold_proc, "address": hold_address, "admin": hold_admin},
-           "bare": {}, "headers": {}}
+           "bare": {}, "glue": {}, "headers": {}}
     for size in SIZES.values():
         grpc_call(hold_address, size["region"])
     write_b_inputs(env, scripted.requests)
     env["frame"] = os.path.join(work, "request.grpc")
     with open(env["frame"], "wb") as f:
         f.write(b"\0" + len(REQUEST).to_bytes(4, "big") + REQUEST)
-    start_bare_servers(procs, env, binaries["bare_server"])
+    start_servers(procs, env, binaries["bare_server"], binaries["glue_server"])
 
     results = {
         "when": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -618,7 +684,8 @@ def benchmark(args, procs, work, binaries, scripted):
                       for name, s in SIZES.items()},
         "gateway_args": extra, "scale": args.scale, "repeat": args.repeat,
         "cases": [], "rss_mb": {"gateway_idle": rss_mb(hold_proc.pid),
-                                "bare_idle": rss_mb(env["bare"]["1 KB"]["proc"].pid)},
+                                "bare_idle": rss_mb(env["bare"]["1 KB"]["proc"].pid),
+                                "glue_idle": rss_mb(env["glue"]["1 KB"]["proc"].pid)},
     }
     # Warm-up, not measured: connections opened, caches filled.
     for name in SIZES:
@@ -626,11 +693,13 @@ def benchmark(args, procs, work, binaries, scripted):
         run_gateway(args, env, name, 32, warm)
         run_bare(args, env, name, 32, warm)
         run_curl(args, env, name, 32, warm)
+        run_glue(args, env, name, 32, warm)
     for case, size, streams, calls_at_1 in CASES:
         calls = max(streams * 10, int(calls_at_1 * args.scale))
         results["cases"].append(run_case(args, env, case, size, streams, calls))
     results["rss_mb"]["gateway_after_runs"] = rss_mb(gw_proc.pid)
     results["rss_mb"]["gateway_held"], results["rss_mb"]["calls_held"] = hold_calls(args, env)
+    check_glue_calls(env)
     results["machine"]["loadavg_after"] = os.getloadavg()
     results["targets"] = {"ratio": TARGET_RATIO, "added_p50_us": TARGET_ADDED_P50_US,
                           "rss_idle_mb": TARGET_RSS_IDLE_MB, "rss_held_mb": TARGET_RSS_HELD_MB}
@@ -656,6 +725,7 @@ def main():
         "gateway": os.path.join(build, "gateway/main/envelope-gateway"),
         "bare_server": os.path.join(build, "bench/e2e_bare_server"),
         "curl_client": os.path.join(build, "bench/e2e_curl_client"),
+        "glue_server": os.path.join(build, "bench/e2e_glue_server"),
     }
     for path in binaries.values():
         if not os.access(path, os.X_OK):
@@ -690,8 +760,9 @@ def main():
     print(report_table(results))
     print()
     print("CPU per call: utime+stime over the run / calls (medians of %d interleaved runs); "
-          "A = bare gRPC server, B = libcurl client to nginx; latency at 1 stream, added "
-          "p50 = gateway p50 - curl p50. Envelopes %d and %d bytes. Load average %.2f "
+          "A = bare gRPC server, B = libcurl client to nginx, C = A's server posting B's "
+          "request from a libcurl I/O thread (the floor of joining the two); latency at 1 "
+          "stream, added p50 = p50 - curl p50. Envelopes %d and %d bytes. Load average %.2f "
           "before, %.2f after (%d CPUs). Results: %s" % (
               args.repeat, len(SIZES["1 KB"]["text"]), len(SIZES["100 KB"]["text"]),
               results["machine"]["loadavg_before"][0], results["machine"]["loadavg_after"][0],

@@ -13,31 +13,36 @@
 //
 // Prints "glue_server listening on HOST:PORT" on stdout once serving; stops
 // at SIGTERM or SIGINT. A failed HTTP exchange ends the call UNAVAILABLE.
+// h2load counts a gRPC error as a success (HTTP 200, the status is in the
+// trailers), so failures are counted here: the first few are printed on
+// stderr as they happen, and at exit one line "glue_server: N calls OK,
+// M failed", which bench/e2e/driver.py checks.
 #include <curl/curl.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
-#include <signal.h>
 
 #include <atomic>
-#include <chrono>
-#include <fstream>
 #include <iostream>
-#include <iterator>
 #include <memory>
 #include <mutex>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "e2e_common.h"
+
 namespace {
 
-bool ReadFile(const std::string& path, std::string* out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return false;
-  out->assign(std::istreambuf_iterator<char>(in),
-              std::istreambuf_iterator<char>());
-  return true;
+// Calls answered OK and failed; the I/O thread and gRPC's threads count.
+std::atomic<long> calls_ok{0};
+std::atomic<long> calls_failed{0};
+
+// Counts a failed call; prints the first few only, so that an upstream down
+// does not turn into a flood of lines.
+void Fail(const std::string& why) {
+  if (calls_failed.fetch_add(1) < 5) {
+    std::cerr << "glue_server: call failed: " + why + "\n" << std::flush;
+  }
 }
 
 class Reactor;
@@ -111,6 +116,7 @@ class Reactor : public grpc::ServerGenericBidiReactor {
 
   void OnReadDone(bool ok) override {
     if (!ok) {
+      Fail("no request message");
       Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "no request message"));
       return;
@@ -118,12 +124,15 @@ class Reactor : public grpc::ServerGenericBidiReactor {
     loop_->Post(this);
   }
 
-  // On the I/O thread, when the HTTP exchange has ended.
-  void Answer(bool ok) {
-    if (!ok) {
+  // On the I/O thread, when the HTTP exchange has ended; ERROR is empty if
+  // it succeeded.
+  void Answer(const std::string& error) {
+    if (!error.empty()) {
+      Fail(error);
       Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "upstream failed"));
       return;
     }
+    ++calls_ok;
     StartWriteAndFinish(&response_, grpc::WriteOptions(), grpc::Status::OK);
   }
 
@@ -158,10 +167,14 @@ void IoLoop::Run() {
       curl_easy_getinfo(easy, CURLINFO_PRIVATE, &call);
       long code = 0;
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-      const bool ok = message->data.result == CURLE_OK && code == 200;
+      std::string error;
+      if (message->data.result != CURLE_OK || code != 200) {
+        error = std::string(curl_easy_strerror(message->data.result)) +
+                ", HTTP " + std::to_string(code);
+      }
       curl_multi_remove_handle(multi_, easy);
       idle_.push_back(easy);
-      call->Answer(ok);
+      call->Answer(error);
     }
     curl_multi_poll(multi_, nullptr, 0, 1000, nullptr);
   }
@@ -169,10 +182,8 @@ void IoLoop::Run() {
 
 class Service : public grpc::CallbackGenericService {
  public:
-  Service(const std::string& response, IoLoop* loop) : loop_(loop) {
-    grpc::Slice slice(response);
-    response_ = grpc::ByteBuffer(&slice, 1);
-  }
+  Service(const std::string& response, IoLoop* loop)
+      : response_(e2e::SharedBuffer(response)), loop_(loop) {}
 
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext*) override {
@@ -180,74 +191,44 @@ class Service : public grpc::CallbackGenericService {
   }
 
  private:
-  grpc::ByteBuffer response_;
+  const grpc::ByteBuffer response_;
   IoLoop* loop_;
 };
-
-bool TakeFlag(const std::string& arg, const std::string& name,
-              std::string* value) {
-  const std::string prefix = "--" + name + "=";
-  if (arg.rfind(prefix, 0) != 0) return false;
-  *value = arg.substr(prefix.size());
-  return true;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:0", response_file, url, body_file,
-              headers_file;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (!TakeFlag(arg, "listen", &listen) &&
-        !TakeFlag(arg, "response", &response_file) &&
-        !TakeFlag(arg, "url", &url) && !TakeFlag(arg, "body", &body_file) &&
-        !TakeFlag(arg, "headers", &headers_file)) {
-      std::cerr << "usage: glue_server --listen=HOST:PORT --response=FILE "
-                   "--url=URL --body=FILE [--headers=FILE]\n";
-      return 2;
-    }
+              headers_file, response, body, headers_text;
+  if (!e2e::ParseFlags(argc, argv,
+                       {{"listen", &listen},
+                        {"response", &response_file},
+                        {"url", &url},
+                        {"body", &body_file},
+                        {"headers", &headers_file}})) {
+    std::cerr << "usage: glue_server --listen=HOST:PORT --response=FILE "
+                 "--url=URL --body=FILE [--headers=FILE]\n";
+    return 2;
   }
-  std::string response, body, headers_text;
-  if (!ReadFile(response_file, &response) || !ReadFile(body_file, &body) ||
-      url.empty() ||
-      (!headers_file.empty() && !ReadFile(headers_file, &headers_text))) {
+  if (!e2e::ReadFile(response_file, &response) ||
+      !e2e::ReadFile(body_file, &body) || url.empty() ||
+      (!headers_file.empty() && !e2e::ReadFile(headers_file, &headers_text))) {
     std::cerr << "glue_server: needs --response, --body (readable) and --url\n";
     return 2;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  curl_slist* headers = nullptr;
-  std::istringstream lines(headers_text);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.empty()) headers = curl_slist_append(headers, line.c_str());
-  }
-  headers = curl_slist_append(headers, "Expect:");
+  curl_slist* headers = e2e::HeaderList(headers_text);
 
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
-
+  // Before the I/O thread and gRPC's start.
+  const sigset_t stop = e2e::BlockStopSignals();
   auto loop = std::make_unique<IoLoop>(url, body, headers);
   Service service(response, loop.get());
-  grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
-  builder.RegisterCallbackGenericService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (server == nullptr || port == 0) {
-    std::cerr << "glue_server: cannot listen on " << listen << "\n";
-    return 1;
-  }
-  std::cout << "glue_server listening on "
-            << listen.substr(0, listen.rfind(':')) << ":" << port << std::endl;
-
-  int signal_number = 0;
-  sigwait(&stop, &signal_number);
-  server->Shutdown(std::chrono::system_clock::now());
+  const int status =
+      e2e::ServeUntilStopped("glue_server", listen, &service, stop);
   loop.reset();
   curl_slist_free_all(headers);
   curl_global_cleanup();
-  return 0;
+  std::cerr << "glue_server: " << calls_ok << " calls OK, " << calls_failed
+            << " failed\n";
+  return status;
 }

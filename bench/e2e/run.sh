@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end CPU per call of the gateway against a bare gRPC server (A) plus
-# a bare libcurl client (B), with nginx as the upstream (bench/README.md,
+# a bare libcurl client (B), and against the two joined (C, the floor of the
+# gateway's architecture), with nginx as the upstream (bench/README.md,
 # "End to end"). From anywhere:
 #   bench/e2e/run.sh                       3 interleaved runs per case, ~2 min
 #   bench/e2e/run.sh --quick               a tenth of the calls (E2E_SCALE=0.1)
@@ -37,7 +38,7 @@ fi
 
 # The build folder: tools/setup.sh makes build/ (and installs the build's
 # packages, python3-grpcio among them); another folder is configured the same
-# way. Then only the three programs are built.
+# way. Then only the four programs are built.
 if [ ! -f "$build_dir/CMakeCache.txt" ]; then
   if [ "$build_dir" = build ]; then
     tools/setup.sh
@@ -45,6 +46,7 @@ if [ ! -f "$build_dir/CMakeCache.txt" ]; then
     cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   fi
 fi
-cmake --build "$build_dir" -j2 --target envelope-gateway e2e_bare_server e2e_curl_client
+cmake --build "$build_dir" -j2 --target envelope-gateway e2e_bare_server e2e_curl_client \
+  e2e_glue_server
 
 exec /usr/bin/python3 bench/e2e/driver.py --build-dir "$build_dir" "${driver_args[@]}"

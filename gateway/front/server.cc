@@ -67,8 +67,12 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   server->state_->max_waiting = 4 * static_cast<size_t>(options.max_in_flight);
   server->service_ = std::make_unique<Service>(server->state_.get());
   server->services_ = router->ServiceNames();
+  // Reflection lists the health service enabled below too: its file is
+  // bundled (proto/grpc/health/v1), so reflection-only clients can call it.
+  std::vector<std::string> listed = server->services_;
+  listed.push_back("grpc.health.v1.Health");
   server->reflection_ =
-      std::make_unique<ReflectionServices>(&router->pool(), server->services_);
+      std::make_unique<ReflectionServices>(&router->pool(), std::move(listed));
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;

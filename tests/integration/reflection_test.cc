@@ -3,13 +3,18 @@
 // the method and the API's member names in it.
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <memory>
+
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/dynamic_message.h"
 #include "grpc/reflection/v1/reflection.grpc.pb.h"
 #include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "gtest/gtest.h"
 #include "tests/integration/process.h"
+#include "tools/cli/client.h"
 
 namespace envelope {
 namespace {
@@ -140,6 +145,57 @@ TYPED_TEST(ReflectionTest, ListsAndDescribesBundledAndLoadedServices) {
   typename TypeParam::ServerReflectionRequest by_name;
   by_name.set_file_by_filename("envelope/gateway/v1/json_api.proto");
   EXPECT_TRUE(client.Ask(by_name).has_file_descriptor_response());
+}
+
+// grpc.health.v1.Health, which the gateway serves (docs/operations.md,
+// "Probes"), as a client that knows only reflection finds it: listed,
+// described by symbol and by file name, then called with messages built
+// from the descriptors reflection gave.
+TYPED_TEST(ReflectionTest, ListsDescribesAndCallsTheHealthService) {
+  auto gateway = testing::Process::Start({GATEWAY_BIN, "--listen=127.0.0.1:0",
+                                          "--admin-listen=", "--signing=none",
+                                          "--endpoint=http://127.0.0.1:1"});
+  ASSERT_TRUE(gateway.ok()) << gateway.status();
+  auto channel = grpc::CreateChannel((*gateway)->address(),
+                                     grpc::InsecureChannelCredentials());
+  ReflectionClient<TypeParam> client(channel);
+
+  std::vector<std::string> services = client.Services();
+  EXPECT_NE(
+      std::find(services.begin(), services.end(), "grpc.health.v1.Health"),
+      services.end());
+
+  google::protobuf::DescriptorPool pool;
+  ASSERT_TRUE(client.LoadSymbol("grpc.health.v1.Health", &pool));
+  const auto* check = pool.FindMethodByName("grpc.health.v1.Health.Check");
+  ASSERT_NE(check, nullptr);
+  EXPECT_EQ(check->file()->name(), "grpc/health/v1/health.proto");
+  EXPECT_NE(pool.FindMethodByName("grpc.health.v1.Health.Watch"), nullptr);
+
+  typename TypeParam::ServerReflectionRequest by_name;
+  by_name.set_file_by_filename("grpc/health/v1/health.proto");
+  auto answer = client.Ask(by_name);
+  ASSERT_TRUE(answer.has_file_descriptor_response());
+  google::protobuf::FileDescriptorProto file;
+  ASSERT_TRUE(file.ParseFromString(
+      answer.file_descriptor_response().file_descriptor_proto(0)));
+  EXPECT_EQ(file.name(), "grpc/health/v1/health.proto");
+  ASSERT_EQ(file.service_size(), 1);
+  EXPECT_EQ(file.service(0).name(), "Health");
+
+  google::protobuf::DynamicMessageFactory factory(&pool);
+  std::unique_ptr<google::protobuf::Message> request(
+      factory.GetPrototype(check->input_type())->New());  // service "": all
+  UnaryResult result = CallUnary(channel, "/grpc.health.v1.Health/Check",
+                                 request->SerializeAsString());
+  ASSERT_TRUE(result.status.ok()) << result.status.error_message();
+  std::unique_ptr<google::protobuf::Message> response(
+      factory.GetPrototype(check->output_type())->New());
+  ASSERT_TRUE(response->ParseFromString(result.response));
+  const auto* status = check->output_type()->FindFieldByName("status");
+  ASSERT_NE(status, nullptr);
+  EXPECT_EQ(response->GetReflection()->GetEnum(*response, status)->name(),
+            "SERVING");
 }
 
 }  // namespace

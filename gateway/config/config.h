@@ -49,8 +49,13 @@ struct Invocation {
 // Errors name the key (or flag) and what is wrong, in one line.
 absl::StatusOr<Invocation> ParseInvocation(int argc, char** argv);
 
-// --help: every key with its default and meaning.
+// --help: every key with its default and meaning, and the environment
+// variables read.
 std::string Usage();
+
+// The whole of a file the configuration names (a descriptor set); the
+// error says why it cannot be read ("cannot read PATH: Permission denied").
+absl::StatusOr<std::string> ReadConfiguredFile(const std::string& path);
 
 }  // namespace envelope
 

@@ -24,6 +24,11 @@ absl::Status OsError(const std::string& path, int error) {
 }  // namespace
 
 absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
+  return ReadFileUpTo(path, kMaxFileSize);
+}
+
+absl::StatusOr<std::string> ReadFileUpTo(const std::string& path,
+                                         size_t max_bytes) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OsError(path, errno);
   std::string content;
@@ -38,10 +43,10 @@ absl::StatusOr<std::string> ReadSmallFile(const std::string& path) {
     }
     if (n == 0) break;
     content.append(buffer, static_cast<size_t>(n));
-    if (content.size() > kMaxFileSize) {
+    if (content.size() > max_bytes) {
       close(fd);
       return absl::FailedPreconditionError(
-          absl::StrCat(path, ": larger than 1 MiB"));
+          absl::StrCat(path, ": larger than ", max_bytes, " bytes"));
     }
   }
   close(fd);

@@ -4,10 +4,8 @@
 
 #include <atomic>
 #include <cstdio>
-#include <fstream>
 #include <iostream>
 #include <map>
-#include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -41,14 +39,12 @@ absl::StatusOr<std::vector<Router::DescriptorSet>> DescriptorSets(
   std::vector<Router::DescriptorSet> sets;
   sets.push_back({"bundled", std::string(BundledDescriptorSet())});
   for (const std::string& path : config.descriptor_sets) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    absl::StatusOr<std::string> bytes = ReadConfiguredFile(path);
+    if (!bytes.ok()) {
       return absl::InvalidArgumentError(
-          absl::StrCat("descriptor_set: cannot read ", path));
+          absl::StrCat("descriptor_set: ", bytes.status().message()));
     }
-    std::stringstream bytes;
-    bytes << in.rdbuf();
-    sets.push_back({path, bytes.str()});
+    sets.push_back({path, *std::move(bytes)});
   }
   return sets;
 }

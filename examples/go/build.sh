@@ -16,4 +16,4 @@ protoc -I "$proto" --go_out="$out/src" --go-grpc_out="$out/src" \
   "$proto/tencentcloud/cvm/v20170312/cvm.proto" \
   "$proto/envelope/gateway/v1/json_api.proto"
 cd "$here"
-GOPATH="$out:/usr/share/gocode" GO111MODULE=off GOFLAGS= go build -o "$out/client" main.go
+GOPATH="$out:/usr/share/gocode" GO111MODULE=off GOFLAGS='' go build -o "$out/client" main.go

@@ -255,7 +255,9 @@ if [ -n "$admin_port" ]; then
     while read -r probe; do
       in_container "$probe" || { cat "$err_file" >&2; fail "the exec probe failed in the root filesystem: $probe"; }
       note "ok: exec probe: ${probe:0:60}..."
-      broken=$(sed 's|GET /[a-z]*|GET /no-such-path|' <<<"$probe")
+      broken=${probe/GET \/healthz/GET \/no-such-path}
+      broken=${broken/GET \/readyz/GET \/no-such-path}
+      [ "$broken" != "$probe" ] || fail "the exec probe GETs neither /healthz nor /readyz: $probe"
       if in_container "$broken" 2>/dev/null; then fail "the exec probe passed on a path the gateway does not serve: $broken"; fi
     done <<<"$probes"
     note "ok: the 3 exec probes pass, and fail on /no-such-path"

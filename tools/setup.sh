@@ -30,11 +30,12 @@ PACKAGES=(
 # The sanitizer build: clang, its sanitizer and libFuzzer runtimes, and
 # llvm-symbolizer, which turns the reports' addresses into lines.
 SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
-# The test suites only: the metrics parser, the runtime root filesystem
+# The test suites only: the metrics parser, HPACK's Huffman code (a raw
+# HTTP/2 caller reads gRPC's trailers), the runtime root filesystem
 # (debootstrap, ip), the HTTP/2 server, Bazel (a JDK comes with it), the
 # sanitizer build's compiler, and the Go example's toolchain (examples/go).
 TEST_PACKAGES=(
-  python3-prometheus-client debootstrap iproute2 nghttp2-server
+  python3-prometheus-client python3-hpack debootstrap iproute2 nghttp2-server
   bazel-bootstrap bazel-bootstrap-source "${SANITIZER_PACKAGES[@]}"
   golang-go golang-google-grpc-dev golang-google-genproto-dev
   golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc

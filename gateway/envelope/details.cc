@@ -57,13 +57,7 @@ bool LooksLikeMember(absl::string_view token) {
 void AddFamilyDetail(google::rpc::Status& status, absl::string_view code,
                      absl::string_view message, const ErrorContext& context) {
   if (InFamily(code, "RequestLimitExceeded")) {
-    google::rpc::RetryInfo retry;
-    absl::Duration delay = context.retry_delay;
-    int64_t seconds = absl::IDivDuration(delay, absl::Seconds(1), &delay);
-    retry.mutable_retry_delay()->set_seconds(seconds);
-    retry.mutable_retry_delay()->set_nanos(
-        static_cast<int32_t>(absl::ToInt64Nanoseconds(delay)));
-    status.add_details()->PackFrom(retry);
+    AddRetryInfo(context.retry_delay, status);
   } else if (InAnyFamily(code, {"LimitExceeded", "ResourceInsufficient",
                                 "ResourcesSoldOut"})) {
     google::rpc::QuotaFailure quota;
@@ -94,6 +88,15 @@ void AddFamilyDetail(google::rpc::Status& status, absl::string_view code,
 }
 
 }  // namespace
+
+void AddRetryInfo(absl::Duration delay, google::rpc::Status& status) {
+  google::rpc::RetryInfo retry;
+  const int64_t seconds = absl::IDivDuration(delay, absl::Seconds(1), &delay);
+  retry.mutable_retry_delay()->set_seconds(seconds);
+  retry.mutable_retry_delay()->set_nanos(
+      static_cast<int32_t>(absl::ToInt64Nanoseconds(delay)));
+  status.add_details()->PackFrom(retry);
+}
 
 std::string FieldNamedIn(absl::string_view message) {
   for (auto token : QuotedTokens(message)) {

@@ -30,6 +30,9 @@ google::rpc::Status BuildErrorStatus(absl::StatusCode code,
                                      absl::string_view request_id,
                                      const ErrorContext& context);
 
+// Appends a google.rpc.RetryInfo saying "try again after `delay`".
+void AddRetryInfo(absl::Duration delay, google::rpc::Status& status);
+
 // The API member a message names, e.g. "InstanceIds" in "The value specified
 // in parameter `InstanceIds` is invalid."; empty when it names none.
 std::string FieldNamedIn(absl::string_view message);

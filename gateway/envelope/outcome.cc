@@ -42,6 +42,7 @@ Outcome FailureOutcome(const absl::Status& status) {
   outcome.code = status.code();
   outcome.message = std::string(status.message());
   outcome.request_id = RequestIdOf(status);
+  outcome.reason = gateway_reason::kUpstreamMalformedResponse;
   return outcome;
 }
 
@@ -78,6 +79,7 @@ Outcome InterpretResponse(long http_status, absl::string_view body,
       outcome.message = absl::StrCat("upstream answered HTTP ", http_status,
                                      " without an envelope");
       outcome.request_id = RequestIdOf(envelope.status());
+      outcome.reason = gateway_reason::kUpstreamHttpStatus;
       return outcome;
     }
     return FailureOutcome(envelope.status());
@@ -91,6 +93,7 @@ Outcome InterpretResponse(long http_status, absl::string_view body,
     outcome.message = absl::StrCat("upstream answered HTTP ", http_status,
                                    " with a success envelope");
     outcome.request_id = envelope->request_id;
+    outcome.reason = gateway_reason::kUpstreamHttpStatus;
     return outcome;
   }
   Outcome outcome;

@@ -8,6 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "gateway/envelope/details.h"
 #include "gateway/envelope/envelope.h"
+#include "gateway/envelope/reason.h"
 #include "gateway/envelope/status_table.h"
 
 namespace envelope {
@@ -23,6 +24,9 @@ struct CallStatus {
   // Trailers: x-tc-requestid and x-tc-error-code (empty: not sent).
   std::string request_id;
   std::string error_code;
+  // A failure of the gateway's own (no API error): one of gateway_reason
+  // (gateway/envelope/reason.h), for the ErrorInfo the caller gets.
+  absl::string_view reason;
 
   bool ok() const { return code == absl::StatusCode::kOk; }
 };

@@ -4,12 +4,16 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "gateway/envelope/reason.h"
 #include "gateway/envelope/text_limits.h"
+#include "gateway/route/gateway_errors.h"
 
 namespace envelope {
 namespace {
@@ -45,9 +49,9 @@ bool ToString(const grpc::ByteBuffer& buffer, std::string* out) {
 // Ends `calls` (each holding a reference) with `code`, outside the lock:
 // ending a call may run its OnDone inline, which takes the lock.
 void EndEach(const std::vector<LiveCall*>& calls, absl::StatusCode code,
-             absl::string_view why) {
+             absl::string_view why, absl::string_view reason) {
   for (LiveCall* call : calls) {
-    call->Abort(code, why);
+    call->Abort(code, why, reason);
     call->Unref();
   }
 }
@@ -62,14 +66,16 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     if (pushed_out != nullptr) {
       EndEach({pushed_out}, absl::StatusCode::kUnavailable,
               "the gateway is at its limit of calls waiting for their request "
-              "message");
+              "message",
+              gateway_reason::kOverloaded);
     }
     if (!entered) {
       // Draining: its message would be refused anyway, and the drain should
       // not wait for a caller to send it. gRPC holds the ending until the
       // reactor is bound to the call.
       End(Refusal(absl::StatusCode::kUnavailable,
-                  std::string(kShuttingDownMessage)));
+                  std::string(kShuttingDownMessage),
+                  gateway_reason::kDraining));
       Unref();  // no read, no dispatch
       return;
     }
@@ -83,7 +89,8 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     }
     if (!ok) {
       End(Refusal(absl::StatusCode::kInvalidArgument,
-                  "the call carried no request message"));
+                  "the call carried no request message",
+                  gateway_reason::kNoRequestMessage));
       Unref();  // no dispatch
       return;
     }
@@ -92,7 +99,8 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     if (state_->in_flight.fetch_add(1) >= state_->max_in_flight) {
       state_->in_flight.fetch_sub(1);
       End(Refusal(absl::StatusCode::kUnavailable,
-                  "the gateway is at its limit of calls in flight"));
+                  "the gateway is at its limit of calls in flight",
+                  gateway_reason::kOverloaded));
       Unref();
       return;
     }
@@ -106,7 +114,8 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     // this call among those in flight or is seen here.
     if (state_->draining.load()) {
       End(Refusal(absl::StatusCode::kUnavailable,
-                  std::string(kShuttingDownMessage)));
+                  std::string(kShuttingDownMessage),
+                  gateway_reason::kDraining));
       Unref();
       return;
     }
@@ -116,20 +125,20 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     call.language = Metadata(*context_, "x-tc-language");
     call.deadline = Deadline(*context_);
     if (!ToString(request_, &call.payload)) {
-      End(Refusal(absl::StatusCode::kInternal, "unreadable request"));
+      End(Refusal(absl::StatusCode::kInternal, "unreadable request",
+                  gateway_reason::kInternal));
       Unref();
       return;
     }
     bytes_in_ = call.payload.size();
     // The call may end (and OnDone run) before Dispatch returns: hold a
-    // reference until the canceller is stored.
+    // reference until the dispatched call is stored.
     refs_.fetch_add(1);
-    Dispatcher::Canceller cancel = state_->dispatcher->Dispatch(
-        std::move(call), [this](GrpcResult result) {
-          End(std::move(result));
-          Unref();
-        });
-    StoreCanceller(std::move(cancel));
+    StoreDispatched(state_->dispatcher->Dispatch(std::move(call),
+                                                 [this](GrpcResult result) {
+                                                   End(std::move(result));
+                                                   Unref();
+                                                 }));
     Unref();
   }
 
@@ -143,23 +152,30 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
             sent_nothing
                 ? "the call's deadline passed before its request message "
                   "arrived"
-                : "the call's deadline passed before the upstream answered");
+                : "the call's deadline passed before the upstream answered",
+            gateway_reason::kDeadlineExceeded);
     } else {
       Abort(absl::StatusCode::kCancelled,
             sent_nothing ? "call cancelled before its request message arrived"
-                         : "call cancelled before the upstream answered");
+                         : "call cancelled before the upstream answered",
+            gateway_reason::kCancelled);
     }
   }
 
-  void Abort(absl::StatusCode code, absl::string_view why) override {
-    End(Refusal(code, std::string(why)));
-    Dispatcher::Canceller cancel;
+  void Abort(absl::StatusCode code, absl::string_view why,
+             absl::string_view reason) override {
+    GrpcResult refusal = Refusal(code, std::string(why), reason);
+    std::shared_ptr<DispatchedCall> dispatched;
     {
-      absl::MutexLock lock(&cancel_mu_);
-      cancelled_ = true;
-      cancel = std::move(cancel_);
+      absl::MutexLock lock(&abort_mu_);
+      if (!aborted_.has_value()) aborted_ = refusal;
+      dispatched = dispatched_;
     }
-    if (cancel) std::move(cancel)();
+    // A dispatched call ends through its dispatch, which knows how far it
+    // got (service, action, attempts: docs/operations.md, "Logs"); any
+    // other ends here, at once.
+    if (dispatched != nullptr) dispatched->Abort(std::move(refusal));
+    End(Refusal(code, std::string(why), reason));
   }
 
   void OnWriteDone(bool ok) override {}
@@ -174,22 +190,27 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
   // back, exactly once.
   enum class Phase { kWaiting, kAdmitted, kEnded };
 
-  static GrpcResult Refusal(absl::StatusCode code, std::string message) {
+  static GrpcResult Refusal(absl::StatusCode code, std::string message,
+                            absl::string_view reason) {
     GrpcResult result;
     result.code = code;
     result.message = std::move(message);
+    result.reason = reason;
     return result;
   }
 
-  // OnCancel may already have run (on another thread) during Dispatch: then
-  // cancel at once.
-  void StoreCanceller(Dispatcher::Canceller cancel) {
-    absl::MutexLock lock(&cancel_mu_);
-    if (cancelled_) {
-      std::move(cancel)();
-    } else {
-      cancel_ = std::move(cancel);
+  // An Abort may already have run (on another thread) during Dispatch:
+  // then the dispatched call is aborted at once, and what it ends with is
+  // not heard (the call has ended).
+  void StoreDispatched(std::shared_ptr<DispatchedCall> dispatched) {
+    if (dispatched == nullptr) return;
+    std::optional<GrpcResult> aborted;
+    {
+      absl::MutexLock lock(&abort_mu_);
+      aborted = aborted_;
+      if (!aborted.has_value()) dispatched_ = std::move(dispatched);
     }
+    if (aborted.has_value()) dispatched->Abort(*std::move(aborted));
   }
 
   // Owners: gRPC (until OnDone), the read and then the dispatch (until its
@@ -203,6 +224,10 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
   void End(GrpcResult result) {
     const Phase before = phase_.exchange(Phase::kEnded);
     if (before == Phase::kEnded) return;
+    if (result.service.empty()) {
+      state_->dispatcher->Describe(context_->method(), result);
+    }
+    AttachGatewayDetails(state_->dispatcher->gateway_error_domain(), result);
     if (!result.request_id.empty()) {
       // Upstream text: made valid, bounded metadata (docs/errors.md); gRPC
       // aborts the process on a value that is not printable ASCII.
@@ -237,6 +262,9 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     record.latency = absl::Now() - start_;
     record.bytes_in = bytes_in_;
     record.bytes_out = result.payload.size();
+    record.peer = context_->peer();
+    record.user_agent = Metadata(*context_, "user-agent");
+    record.x_request_id = Metadata(*context_, "x-request-id");
     state_->observer->OnCallEnd(record);
   }
 
@@ -248,9 +276,10 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
   grpc::ByteBuffer response_;
   std::atomic<Phase> phase_{Phase::kWaiting};
   std::atomic<int> refs_{2};
-  absl::Mutex cancel_mu_;
-  bool cancelled_ ABSL_GUARDED_BY(cancel_mu_) = false;
-  Dispatcher::Canceller cancel_ ABSL_GUARDED_BY(cancel_mu_);
+  absl::Mutex abort_mu_;
+  // How an Abort ended the call, if one did.
+  std::optional<GrpcResult> aborted_ ABSL_GUARDED_BY(abort_mu_);
+  std::shared_ptr<DispatchedCall> dispatched_ ABSL_GUARDED_BY(abort_mu_);
 };
 
 }  // namespace
@@ -264,7 +293,8 @@ void FrontState::AbortAll(absl::string_view why) {
       calls.push_back(call);
     }
   }
-  EndEach(calls, absl::StatusCode::kUnavailable, why);
+  EndEach(calls, absl::StatusCode::kUnavailable, why,
+          gateway_reason::kDraining);
 }
 
 void FrontState::AbortWaiting(absl::string_view why) {
@@ -278,7 +308,8 @@ void FrontState::AbortWaiting(absl::string_view why) {
     }
     waiting.clear();
   }
-  EndEach(calls, absl::StatusCode::kUnavailable, why);
+  EndEach(calls, absl::StatusCode::kUnavailable, why,
+          gateway_reason::kDraining);
 }
 
 bool FrontState::Enter(LiveCall* call, LiveCall** pushed_out) {
@@ -354,7 +385,8 @@ void FrontState::RunTimer() {
         expired.push_back(call);
       }
     }
-    EndEach(expired, absl::StatusCode::kDeadlineExceeded, why);
+    EndEach(expired, absl::StatusCode::kDeadlineExceeded, why,
+            gateway_reason::kRequestMessageTimeout);
     expired.clear();
   }
 }

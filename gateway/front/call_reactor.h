@@ -23,8 +23,10 @@ inline constexpr absl::string_view kShuttingDownMessage =
 class LiveCall {
  public:
   virtual ~LiveCall() = default;
-  // Ends the call now with `code` and aborts its upstream work, if any.
-  virtual void Abort(absl::StatusCode code, absl::string_view why) = 0;
+  // Ends the call now with `code`, for `reason` (gateway_reason, in
+  // gateway/envelope/reason.h), and aborts its upstream work, if any.
+  virtual void Abort(absl::StatusCode code, absl::string_view why,
+                     absl::string_view reason) = 0;
   // Keeps the call alive while the drain or the timer holds it outside the
   // lock.
   virtual void Ref() = 0;

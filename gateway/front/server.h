@@ -42,6 +42,10 @@ struct CallRecord {
   absl::Duration latency;
   size_t bytes_in = 0;
   size_t bytes_out = 0;
+  // Who called, as gRPC and the caller's metadata say.
+  std::string peer;          // "ipv4:127.0.0.1:41234", "unix:/run/gw.sock"
+  std::string user_agent;    // user-agent metadata
+  std::string x_request_id;  // the caller's own x-request-id, if it sent one
 };
 
 // Told about every call as it ends, on whatever thread ends it: keep it

@@ -49,12 +49,19 @@ std::string AccessLogLine(const CallRecord& record, absl::Time now) {
   Field("grpc_code", absl::StatusCodeToString(r.code), &line);
   Field("upstream_code", r.error_code, &line);
   Field("request_id", r.request_id, &line);
+  Field("reason", r.reason, &line);
+  Field("upstream_host", r.upstream_host, &line);
   absl::StrAppend(
-      &line, ",\"attempts\":", r.attempts,
+      &line, ",\"http_status\":", r.http_status, ",\"attempts\":", r.attempts,
+      ",\"transport_retries\":", r.transport_retries,
+      ",\"rate_limit_retries\":", r.rate_limit_retries,
       ",\"latency_ms\":", absl::ToDoubleMilliseconds(record.latency),
       ",\"upstream_ms\":", absl::ToDoubleMilliseconds(r.upstream_time),
-      ",\"bytes_in\":", record.bytes_in, ",\"bytes_out\":", record.bytes_out,
-      "}\n");
+      ",\"bytes_in\":", record.bytes_in, ",\"bytes_out\":", record.bytes_out);
+  Field("peer", record.peer, &line);
+  Field("user_agent", record.user_agent, &line);
+  Field("x_request_id", record.x_request_id, &line);
+  line.append("}\n");
   return line;
 }
 

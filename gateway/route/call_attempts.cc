@@ -14,10 +14,36 @@ namespace {
 // each); larger ones on a completion thread.
 constexpr size_t kInlineAnswerBytes = 16 << 10;
 
-GrpcResult Failure(const absl::Status& status) {
+absl::string_view ReasonOf(TransportFault fault) {
+  switch (fault) {
+    case TransportFault::kNone:
+    case TransportFault::kUnreachable:
+      return gateway_reason::kUpstreamUnreachable;
+    case TransportFault::kTlsFailure:
+      return gateway_reason::kUpstreamTlsFailure;
+    case TransportFault::kTimeout:
+      return gateway_reason::kUpstreamTimeout;
+    case TransportFault::kTooLarge:
+      return gateway_reason::kUpstreamResponseTooLarge;
+    case TransportFault::kCancelled:
+      return gateway_reason::kCancelled;
+    case TransportFault::kStopping:
+      return gateway_reason::kDraining;
+    case TransportFault::kNoResources:
+      return gateway_reason::kOverloaded;
+    case TransportFault::kNoCredentials:
+      return gateway_reason::kNoCredentials;
+    case TransportFault::kNoRegion:
+      return gateway_reason::kRegionRequired;
+  }
+  return gateway_reason::kUpstreamUnreachable;
+}
+
+GrpcResult TransportFailure(const HttpResponse& response) {
   GrpcResult result;
-  result.code = status.code();
-  result.message = std::string(status.message());
+  result.code = response.transport.code();
+  result.message = std::string(response.transport.message());
+  result.reason = ReasonOf(response.fault);
   return result;
 }
 
@@ -38,7 +64,7 @@ AttemptFault ClassifyAttempt(const HttpResponse& response,
                              const GrpcResult& result) {
   if (!response.transport.ok()) {
     if (response.transport.code() != absl::StatusCode::kUnavailable ||
-        response.tls_failure) {
+        response.fault == TransportFault::kTlsFailure) {
       return AttemptFault::kPermanent;
     }
     return response.request_sent ? AttemptFault::kAfterSend
@@ -57,7 +83,7 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
                             const ErrorContext& context,
                             const StatusTable& table,
                             const HttpResponse& response) {
-  if (!response.transport.ok()) return Failure(response.transport);
+  if (!response.transport.ok()) return TransportFailure(response);
   Outcome outcome =
       InterpretResponse(response.status, response.body, context, table);
   if (!outcome.ok() || !outcome.envelope.has_value()) {
@@ -83,6 +109,7 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
   if (!status.ok()) {
     result.payload.clear();
     result.code = absl::StatusCode::kInternal;
+    result.reason = gateway_reason::kResponseNotTranscodable;
     result.message =
         Truncated(absl::StrCat("upstream response does not fit ",
                                route.method->output_type()->full_name(), ": ",
@@ -100,29 +127,25 @@ std::shared_ptr<CallAttempts> CallAttempts::Start(Setup setup) {
   return call;
 }
 
-void CallAttempts::Cancel() {
+void CallAttempts::Abort(CallStatus status) {
   HttpClient::TransferId transfer;
   {
     absl::MutexLock lock(&mu_);
-    if (cancelled_ || ended_) return;
-    cancelled_ = true;
+    if (aborted_ || ended_) return;
+    aborted_ = true;
     transfer = transfer_;
   }
-  if (transfer != 0) {
-    setup_.upstream->Cancel(transfer);  // its callback ends the call
-  } else {
-    // Waiting for a retry (or between attempts): end now rather than when
-    // the timer fires; the attempt it would start sees `cancelled_`.
-    End(Failure(absl::CancelledError("the call was cancelled")));
-  }
+  GrpcResult result;
+  static_cast<CallStatus&>(result) = std::move(status);
+  End(std::move(result));
+  // Its answer (CANCELLED) finds the call ended; a retry timer still set
+  // starts no attempt (Attempt sees `aborted_`).
+  if (transfer != 0) setup_.upstream->Cancel(transfer);
 }
 
 void CallAttempts::Attempt() {
-  if (cancelled()) {
-    End(Failure(absl::CancelledError("the call was cancelled")));
-    return;
-  }
-  ++attempts_;
+  if (aborted()) return;  // ended by the Abort
+  attempts_.fetch_add(1, std::memory_order_relaxed);
   auto self = shared_from_this();
   HttpClient::TransferId id =
       setup_.upstream->Send(setup_.api, [self](HttpResponse response) {
@@ -142,37 +165,48 @@ void CallAttempts::Attempt() {
       });
   absl::MutexLock lock(&mu_);
   transfer_ = id;
-  // Cancelled between Send and here: the transfer id was not known yet.
-  if (cancelled_ && id != 0) setup_.upstream->Cancel(id);
+  // Aborted between Send and here: the transfer id was not known yet.
+  if (aborted_ && id != 0) setup_.upstream->Cancel(id);
 }
 
-bool CallAttempts::cancelled() {
+bool CallAttempts::aborted() {
   absl::MutexLock lock(&mu_);
-  return cancelled_;
+  return aborted_;
 }
 
 void CallAttempts::OnAnswer(HttpResponse response) {
+  // libcurl's own re-sends count as attempts, and as transport retries.
+  const int attempts =
+      attempts_.fetch_add(response.resends, std::memory_order_relaxed) +
+      response.resends;
   {
     absl::MutexLock lock(&mu_);
     transfer_ = 0;
+    if (!response.host.empty()) upstream_host_ = std::move(response.host);
+    http_status_ = response.status;
+    transport_retries_ += response.resends;
   }
-  attempts_ += response.resends;  // libcurl's own re-sends count too
   // Should this answer be RequestLimitExceeded and the last, RetryInfo says
   // how long the gateway would have waited next: set before the one reading.
   setup_.context.retry_delay =
-      setup_.policy->BackoffCap(AttemptFault::kRateLimited, attempts_);
+      setup_.policy->BackoffCap(AttemptFault::kRateLimited, attempts);
   GrpcResult result =
       ResultFromAnswer(*setup_.route, setup_.context, *setup_.table, response);
   if (RetryLater(ClassifyAttempt(response, result))) return;
-  result.attempts = attempts_;
   End(std::move(result));
 }
 
 bool CallAttempts::RetryLater(AttemptFault fault) {
-  std::optional<absl::Duration> wait =
-      setup_.policy->NextAttempt(fault, attempts_, setup_.may_send_twice,
-                                 absl::Now(), setup_.api.deadline);
-  if (!wait.has_value() || cancelled()) return false;
+  std::optional<absl::Duration> wait = setup_.policy->NextAttempt(
+      fault, attempts_.load(std::memory_order_relaxed), setup_.may_send_twice,
+      absl::Now(), setup_.api.deadline);
+  if (!wait.has_value()) return false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (aborted_) return false;
+    (fault == AttemptFault::kRateLimited ? rate_limit_retries_
+                                         : transport_retries_)++;
+  }
   auto self = shared_from_this();
   setup_.upstream->RunAfter(*wait, [self] { self->Attempt(); });
   return true;
@@ -183,7 +217,12 @@ void CallAttempts::End(GrpcResult result) {
     absl::MutexLock lock(&mu_);
     if (ended_) return;
     ended_ = true;
+    result.http_status = http_status_;
+    result.upstream_host = upstream_host_;
+    result.transport_retries = transport_retries_;
+    result.rate_limit_retries = rate_limit_retries_;
   }
+  result.attempts = attempts_.load(std::memory_order_relaxed);
   result.service = setup_.api.service;
   result.action = setup_.api.action;
   result.region = setup_.api.region;

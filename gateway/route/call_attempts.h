@@ -1,7 +1,9 @@
 #ifndef GATEWAY_ROUTE_CALL_ATTEMPTS_H_
 #define GATEWAY_ROUTE_CALL_ATTEMPTS_H_
 
+#include <atomic>
 #include <memory>
+#include <string>
 
 #include "absl/synchronization/mutex.h"
 #include "gateway/envelope/details.h"
@@ -14,9 +16,12 @@
 namespace envelope {
 
 // The upstream side of one gRPC call: sends it, sends it again when the
-// retry policy allows and the deadline leaves room, stops when cancelled,
-// and ends with exactly one GrpcResult.
-class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
+// retry policy allows and the deadline leaves room, stops when aborted, and
+// ends with exactly one GrpcResult, which says how far the call got
+// (attempts, the last HTTP status and host, retries by reason) however it
+// ended.
+class CallAttempts : public DispatchedCall,
+                     public std::enable_shared_from_this<CallAttempts> {
  public:
   struct Setup {
     const MethodRoute* route = nullptr;
@@ -33,9 +38,9 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
 
   static std::shared_ptr<CallAttempts> Start(Setup setup);
 
-  // Aborts the attempt in flight (or the wait for the next); the call ends
-  // with CANCELLED.
-  void Cancel();
+  // Ends the call now with `status` and aborts the attempt in flight (or
+  // the wait for the next).
+  void Abort(CallStatus status) override;
 
  private:
   explicit CallAttempts(Setup setup) : setup_(std::move(setup)) {}
@@ -44,16 +49,22 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
   void OnAnswer(HttpResponse response);
   // Schedules the next attempt if the policy and the deadline allow.
   bool RetryLater(AttemptFault fault);
-  bool cancelled();
+  bool aborted();
   void End(GrpcResult result);
 
   Setup setup_;
   absl::Time start_;
-  int attempts_ = 0;  // touched by one attempt at a time
+  // Written by one attempt at a time, read by an Abort from any thread.
+  std::atomic<int> attempts_{0};
   absl::Mutex mu_;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  bool aborted_ ABSL_GUARDED_BY(mu_) = false;
   bool ended_ ABSL_GUARDED_BY(mu_) = false;
   HttpClient::TransferId transfer_ ABSL_GUARDED_BY(mu_) = 0;
+  // What the call's end reports of its attempts so far.
+  long http_status_ ABSL_GUARDED_BY(mu_) = 0;
+  std::string upstream_host_ ABSL_GUARDED_BY(mu_);
+  int transport_retries_ ABSL_GUARDED_BY(mu_) = 0;
+  int rate_limit_retries_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 // What went wrong with an attempt that got `response` and made `result` of
@@ -65,8 +76,9 @@ class CallAttempts : public std::enable_shared_from_this<CallAttempts> {
 AttemptFault ClassifyAttempt(const HttpResponse& response,
                              const GrpcResult& result);
 
-// The GrpcResult for one HTTP answer (SPEC §4, §5): the envelope read into
-// the typed (or JsonApi) response, or the status with details.
+// The GrpcResult for one HTTP answer (docs/errors.md): the envelope read into
+// the typed (or JsonApi) response, or the status with details, or the
+// gateway's own reason for a failure without an envelope.
 GrpcResult ResultFromAnswer(const MethodRoute& route,
                             const ErrorContext& context,
                             const StatusTable& table,

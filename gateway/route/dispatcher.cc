@@ -17,10 +17,12 @@
 namespace envelope {
 namespace {
 
-GrpcResult Failure(const absl::Status& status) {
+// A call ended before any upstream work, for `reason`.
+GrpcResult Refused(const absl::Status& status, absl::string_view reason) {
   GrpcResult result;
   result.code = status.code();
   result.message = std::string(status.message());
+  result.reason = reason;
   return result;
 }
 
@@ -81,26 +83,6 @@ bool HasClientToken(absl::string_view body) {
   return token.size() > 2 && token.front() == '"';
 }
 
-// PERMISSION_DENIED in the gateway's own domain (SPEC §4), with the details
-// a client reads like any other failure's.
-GrpcResult NotAllowed(const ApiCall& api, const std::string& domain) {
-  GrpcResult result;
-  result.code = absl::StatusCode::kPermissionDenied;
-  result.message = absl::StrCat("action ", api.service, ":", api.action,
-                                " is not on the gateway's allow-list");
-  google::rpc::Status status;
-  status.set_code(static_cast<int>(result.code));
-  status.set_message(result.message);
-  google::rpc::ErrorInfo info;
-  info.set_reason("ACTION_NOT_ALLOWED");
-  info.set_domain(domain);
-  (*info.mutable_metadata())["service"] = api.service;
-  (*info.mutable_metadata())["action"] = api.action;
-  status.add_details()->PackFrom(info);
-  result.details = status.SerializeAsString();
-  return result;
-}
-
 }  // namespace
 
 Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
@@ -114,15 +96,12 @@ Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
 
 absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
                                                 GrpcCall& call) const {
-  absl::Status status = ValidateRegion(call.region);
-  if (status.ok()) status = ValidateLanguage(call.language);
-  if (!status.ok()) return status;
   absl::StatusOr<ApiCall> api = route.untyped ? UntypedCall(call.payload)
                                               : TypedCall(route, call.payload);
   if (!api.ok()) return api.status();
   if (api->region.empty()) api->region = call.region;
   if (api->region.empty()) api->region = options_.default_region;
-  status = ValidateRegion(api->region);
+  absl::Status status = ValidateRegion(api->region);
   if (!status.ok()) return status;
   api->language = call.language;
   api->deadline = call.deadline == absl::InfiniteFuture()
@@ -131,8 +110,8 @@ absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
   return api;
 }
 
-// SPEC §5: "configurable per upstream": the route's option, else the
-// service's, else the gateway's.
+// docs/errors.md: the route's option, else the service's, else the
+// gateway's.
 const std::string& Dispatcher::ErrorDomain(const MethodRoute& route,
                                            const std::string& service) const {
   if (!route.error_domain.empty()) return route.error_domain;
@@ -141,28 +120,48 @@ const std::string& Dispatcher::ErrorDomain(const MethodRoute& route,
                                                     : options_.error_domain;
 }
 
-Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
+void Dispatcher::Describe(absl::string_view method, GrpcResult& result) const {
+  const MethodRoute* route = router_->Find(method);
+  if (route == nullptr) return;
+  result.service = route->service;
+  result.action = route->action;
+}
+
+std::shared_ptr<DispatchedCall> Dispatcher::Dispatch(GrpcCall call, Done done) {
   const MethodRoute* route = router_->Find(call.method);
   if (route == nullptr) {
-    std::move(done)(Failure(absl::UnimplementedError(
-        absl::StrCat("unknown method ", absl::CHexEscape(call.method)))));
-    return [] {};
+    std::move(done)(
+        Refused(absl::UnimplementedError(absl::StrCat(
+                    "unknown method ", absl::CHexEscape(call.method))),
+                gateway_reason::kUnknownMethod));
+    return nullptr;
   }
-  absl::StatusOr<ApiCall> api = PrepareCall(*route, call);
+  absl::Status metadata = ValidateRegion(call.region);
+  if (metadata.ok()) metadata = ValidateLanguage(call.language);
+  absl::StatusOr<ApiCall> api =
+      metadata.ok() ? PrepareCall(*route, call) : metadata;
   if (!api.ok()) {
-    GrpcResult result = Failure(api.status());
+    GrpcResult result = Refused(
+        api.status(), !metadata.ok() ? gateway_reason::kInvalidMetadata
+                      : api.status().code() == absl::StatusCode::kInternal
+                          ? gateway_reason::kInternal
+                          : gateway_reason::kInvalidRequest);
     result.service = route->service;
     result.action = route->action;
+    result.region = call.region;
     std::move(done)(std::move(result));
-    return [] {};
+    return nullptr;
   }
   if (!allow_list_.Allows(api->service, api->action)) {
-    GrpcResult result = NotAllowed(*api, options_.gateway_error_domain);
+    GrpcResult result = Refused(absl::PermissionDeniedError(absl::StrCat(
+                                    "action ", api->service, ":", api->action,
+                                    " is not on the gateway's allow-list")),
+                                gateway_reason::kActionNotAllowed);
     result.service = api->service;
     result.action = api->action;
     result.region = api->region;
     std::move(done)(std::move(result));
-    return [] {};
+    return nullptr;
   }
   CallAttempts::Setup setup;
   setup.route = route;
@@ -181,10 +180,7 @@ Dispatcher::Canceller Dispatcher::Dispatch(GrpcCall call, Done done) {
   setup.upstream = upstream_;
   setup.completions = &completions_;
   setup.done = std::move(done);
-  std::weak_ptr<CallAttempts> attempts = CallAttempts::Start(std::move(setup));
-  return [attempts] {
-    if (auto call = attempts.lock()) call->Cancel();
-  };
+  return CallAttempts::Start(std::move(setup));
 }
 
 }  // namespace envelope

@@ -1,6 +1,7 @@
 #ifndef GATEWAY_ROUTE_DISPATCHER_H_
 #define GATEWAY_ROUTE_DISPATCHER_H_
 
+#include <memory>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -35,6 +36,24 @@ struct GrpcResult : CallStatus {
   std::string action;
   std::string region;
   absl::Duration upstream_time;  // all attempts and backoffs
+  long http_status = 0;          // of the last upstream answer; 0: none
+  std::string upstream_host;     // host[:port] of the last attempt
+  // Attempts sent again, by why: a transport fault or a busy HTTP status
+  // (libcurl's own re-sends included), or RequestLimitExceeded.
+  int transport_retries = 0;
+  int rate_limit_retries = 0;
+};
+
+// A call the dispatcher has taken on, as the front holds it: to end it
+// before its upstream work is done (the caller's deadline, a cancel, the
+// drain).
+class DispatchedCall {
+ public:
+  virtual ~DispatchedCall() = default;
+  // Ends the call now with `status` unless it has ended: the call's `done`
+  // runs at once, with `status` and what is known of the call so far
+  // (service, action, region, attempts, ...); its upstream work is aborted.
+  virtual void Abort(CallStatus status) = 0;
 };
 
 struct DispatcherOptions {
@@ -62,16 +81,24 @@ struct DispatcherOptions {
 class Dispatcher {
  public:
   using Done = absl::AnyInvocable<void(GrpcResult) &&>;
-  // Aborts the call's upstream work; the call then ends with CANCELLED.
-  using Canceller = absl::AnyInvocable<void() &&>;
 
   Dispatcher(const Router* router, Upstream* upstream,
              DispatcherOptions options);
 
-  // `done` runs exactly once, on the caller's thread or a completion
-  // thread. The returned canceller may be called (once) at any time, also
-  // after `done`.
-  Canceller Dispatch(GrpcCall call, Done done);
+  // `done` runs exactly once, on the caller's thread, the I/O thread or a
+  // completion thread. Returns the call while its upstream work runs (null
+  // when `done` has run already); Abort may be called on it at any time,
+  // also after `done`.
+  std::shared_ptr<DispatchedCall> Dispatch(GrpcCall call, Done done);
+
+  // Fills in what the method names (service, action) of a call that ended
+  // before it was dispatched, for the access log and metrics.
+  void Describe(absl::string_view method, GrpcResult& result) const;
+
+  // The domain of the gateway's own failures' ErrorInfo.
+  const std::string& gateway_error_domain() const {
+    return options_.gateway_error_domain;
+  }
 
   // Finishes the completions still queued (after the upstream has stopped:
   // its last answers come in as failures). Idempotent.
@@ -80,6 +107,7 @@ class Dispatcher {
  private:
   const std::string& ErrorDomain(const MethodRoute& route,
                                  const std::string& service) const;
+  // The API call a valid request message makes (metadata checked before).
   absl::StatusOr<ApiCall> PrepareCall(const MethodRoute& route,
                                       GrpcCall& call) const;
 

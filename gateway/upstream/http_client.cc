@@ -197,6 +197,14 @@ bool IsTlsFailure(CURLcode code) {
          code == CURLE_SSL_PINNEDPUBKEYNOTMATCH;
 }
 
+TransportFault Fault(const Transfer& t, CURLcode code) {
+  if (code == CURLE_OK) return TransportFault::kNone;
+  if (t.over_limit) return TransportFault::kTooLarge;
+  if (code == CURLE_OPERATION_TIMEDOUT) return TransportFault::kTimeout;
+  if (IsTlsFailure(code)) return TransportFault::kTlsFailure;
+  return TransportFault::kUnreachable;
+}
+
 absl::Status TransportStatus(const Transfer& t, CURLcode code) {
   if (code == CURLE_OK) return absl::OkStatus();
   if (t.over_limit) {
@@ -277,7 +285,8 @@ class HttpClient::Loop {
       }
     }
     if (transfer != nullptr) {
-      Fail(std::move(transfer), absl::UnavailableError("gateway is stopping"));
+      Fail(std::move(transfer), TransportFault::kStopping,
+           absl::UnavailableError("gateway is stopping"));
       return id;
     }
     if (wake) curl_multi_wakeup(multi_);
@@ -313,7 +322,9 @@ class HttpClient::Loop {
   }
 
  private:
-  static void Fail(std::unique_ptr<Transfer> t, absl::Status status) {
+  static void Fail(std::unique_ptr<Transfer> t, TransportFault fault,
+                   absl::Status status) {
+    t->response.fault = fault;
     t->response.transport = std::move(status);
     std::move(t->done)(std::move(t->response));
   }
@@ -347,15 +358,17 @@ class HttpClient::Loop {
     for (auto& t : transfers) {
       t->easy = TakeEasy();
       if (t->easy == nullptr) {
-        Fail(std::move(t), absl::ResourceExhaustedError(
-                               "could not set up an upstream transfer"));
+        Fail(std::move(t), TransportFault::kNoResources,
+             absl::ResourceExhaustedError(
+                 "could not set up an upstream transfer"));
         continue;
       }
       SetUpEasy(*t, options_, connect_to_);
       if (curl_multi_add_handle(multi_, t->easy) != CURLM_OK) {
         ReturnEasy(std::exchange(t->easy, nullptr));
-        Fail(std::move(t), absl::ResourceExhaustedError(
-                               "could not start an upstream transfer"));
+        Fail(std::move(t), TransportFault::kNoResources,
+             absl::ResourceExhaustedError(
+                 "could not start an upstream transfer"));
         continue;
       }
       TransferId id = t->id;
@@ -401,7 +414,8 @@ class HttpClient::Loop {
     std::unique_ptr<Transfer> t(it->second);
     active_.erase(it);
     Release(*t);
-    Fail(std::move(t), absl::CancelledError("the call was cancelled"));
+    Fail(std::move(t), TransportFault::kCancelled,
+         absl::CancelledError("the call was cancelled"));
   }
 
   void Complete(CURL* easy, CURLcode code) {
@@ -416,7 +430,7 @@ class HttpClient::Loop {
     long header_bytes_sent = 0;
     curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &header_bytes_sent);
     t->response.request_sent = header_bytes_sent > 0;
-    t->response.tls_failure = IsTlsFailure(code);
+    t->response.fault = Fault(*t, code);
     t->response.transport = TransportStatus(*t, code);
     if (code == CURLE_OK) {
       curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &t->response.status);
@@ -460,7 +474,7 @@ class HttpClient::Loop {
   void CancelAll() {
     for (auto& [id, raw] : active_) {
       Release(*raw);
-      Fail(std::unique_ptr<Transfer>(raw),
+      Fail(std::unique_ptr<Transfer>(raw), TransportFault::kStopping,
            absl::UnavailableError("gateway is stopping"));
     }
     active_.clear();
@@ -472,7 +486,8 @@ class HttpClient::Loop {
       timers.swap(timers_);
     }
     for (auto& t : pending) {
-      Fail(std::move(t), absl::UnavailableError("gateway is stopping"));
+      Fail(std::move(t), TransportFault::kStopping,
+           absl::UnavailableError("gateway is stopping"));
     }
     // Timers hold calls waiting to retry: run them now so that each ends
     // (their new attempts fail at once: the loop is stopping).
@@ -510,8 +525,17 @@ HttpClient::HttpClient(HttpClientOptions options)
     : loop_(std::make_unique<Loop>(std::move(options))) {}
 HttpClient::~HttpClient() = default;
 
+absl::string_view UrlAuthority(absl::string_view url) {
+  size_t start = url.find("://");
+  start = start == absl::string_view::npos ? 0 : start + 3;
+  size_t end = url.find_first_of("/?#", start);
+  return url.substr(start,
+                    end == absl::string_view::npos ? url.npos : end - start);
+}
+
 HttpClient::TransferId HttpClient::Send(HttpRequest request, Callback done) {
   auto transfer = std::make_unique<Transfer>();
+  transfer->response.host = std::string(UrlAuthority(request.url));
   transfer->request = std::move(request);
   transfer->done = std::move(done);
   return loop_->Enqueue(std::move(transfer));

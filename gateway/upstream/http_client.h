@@ -54,6 +54,24 @@ struct HttpRequest {
   bool fresh_connection = false;
 };
 
+// "https://host:port/path" -> "host:port".
+absl::string_view UrlAuthority(absl::string_view url);
+
+// What ended an exchange without an HTTP answer, for the reason its caller
+// is given (docs/errors.md, "The gateway's own failures").
+enum class TransportFault {
+  kNone,           // an HTTP answer arrived
+  kUnreachable,    // connection refused or reset, DNS, a short answer
+  kTlsFailure,     // the TLS handshake failed: sending again won't help
+  kTimeout,        // no answer within the call's time
+  kTooLarge,       // the answer is over the size limit
+  kCancelled,      // the call was cancelled
+  kStopping,       // the gateway is stopping
+  kNoResources,    // libcurl could not set the transfer up
+  kNoCredentials,  // nothing to sign with (never sent)
+  kNoRegion,       // the endpoint needs a region and none was given
+};
+
 struct HttpResponse {
   // OK when an HTTP answer arrived (whatever its status); otherwise the
   // transport fault as a gRPC status (SPEC §4, "no envelope").
@@ -61,8 +79,9 @@ struct HttpResponse {
   // False when the fault came before any byte of the request left (no
   // connection, DNS, TLS handshake): such a request is safe to send again.
   bool request_sent = false;
-  // The TLS handshake failed (certificate, protocol): sending again won't help.
-  bool tls_failure = false;
+  TransportFault fault = TransportFault::kNone;
+  // The endpoint's host[:port] the request went to, when it was built.
+  std::string host;
   // Times libcurl sent the request again by itself (a reused connection
   // found dead before any answer byte): each one is an upstream attempt.
   int resends = 0;

@@ -33,14 +33,6 @@ const std::string& UserAgent() {
 
 }  // namespace
 
-absl::string_view UrlAuthority(absl::string_view url) {
-  size_t start = url.find("://");
-  start = start == absl::string_view::npos ? 0 : start + 3;
-  size_t end = url.find_first_of("/?#", start);
-  return url.substr(start,
-                    end == absl::string_view::npos ? url.npos : end - start);
-}
-
 absl::Status ValidateEndpoint(absl::string_view url) {
   absl::string_view rest = url;
   if (!absl::ConsumePrefix(&rest, "https://") &&
@@ -140,12 +132,29 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
   return request;
 }
 
+namespace {
+
+// Why BuildRequest could not build a request, from its status code.
+TransportFault NotSentFault(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument:
+      return TransportFault::kNoRegion;
+    case absl::StatusCode::kDeadlineExceeded:
+      return TransportFault::kTimeout;
+    default:  // kUnavailable
+      return TransportFault::kNoCredentials;
+  }
+}
+
+}  // namespace
+
 HttpClient::TransferId Upstream::Send(const ApiCall& call,
                                       HttpClient::Callback done) {
   absl::StatusOr<HttpRequest> request = BuildRequest(call);
   if (!request.ok()) {
     HttpResponse response;
     response.transport = request.status();
+    response.fault = NotSentFault(request.status().code());
     std::move(done)(std::move(response));
     return 0;
   }

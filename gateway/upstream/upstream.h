@@ -94,9 +94,6 @@ class Upstream : public UpstreamSender {
   HttpClient http_;
 };
 
-// "https://host:port/path" -> "host:port".
-absl::string_view UrlAuthority(absl::string_view url);
-
 }  // namespace envelope
 
 #endif  // GATEWAY_UPSTREAM_UPSTREAM_H_

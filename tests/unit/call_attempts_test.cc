@@ -93,8 +93,18 @@ HttpResponse RateLimited() {
 HttpResponse Unreachable(bool request_sent) {
   HttpResponse response;
   response.transport = absl::UnavailableError("upstream unreachable");
+  response.fault = TransportFault::kUnreachable;
   response.request_sent = request_sent;
   return response;
+}
+
+// What the front passes when the caller's deadline ends a call.
+CallStatus DeadlinePassed() {
+  CallStatus status;
+  status.code = absl::StatusCode::kDeadlineExceeded;
+  status.message = "the call's deadline passed before the upstream answered";
+  status.reason = gateway_reason::kDeadlineExceeded;
+  return status;
 }
 
 class CallAttemptsTest : public ::testing::Test {
@@ -152,7 +162,7 @@ TEST_F(CallAttemptsTest, AnAnswerEndsTheCallOnce) {
   EXPECT_EQ(result_->attempts, 1);
   EXPECT_EQ(result_->request_id, "req-1");
   EXPECT_FALSE(result_->payload.empty());
-  call->Cancel();  // after the end: nothing more happens
+  call->Abort(DeadlinePassed());  // after the end: nothing more happens
   EXPECT_EQ(ended_, 1);
   EXPECT_TRUE(sender_.cancelled().empty());
 }
@@ -225,24 +235,32 @@ TEST_F(CallAttemptsTest, NoRetryWhenTheDeadlineLeavesNoRoom) {
   EXPECT_TRUE(sender_.delays().empty());
 }
 
-TEST_F(CallAttemptsTest, CancelWhileWaitingEndsAtOnceAndSendsNothingMore) {
+TEST_F(CallAttemptsTest, AbortWhileWaitingEndsAtOnceAndSendsNothingMore) {
   auto call = Start();
   sender_.AnswerLast(Unreachable(/*request_sent=*/false));
   ASSERT_EQ(sender_.delays().size(), 1u);
-  call->Cancel();
+  call->Abort(DeadlinePassed());
   ASSERT_EQ(ended_, 1);
-  EXPECT_EQ(result_->code, absl::StatusCode::kCancelled);
+  EXPECT_EQ(result_->code, absl::StatusCode::kDeadlineExceeded);
+  // However the call ends, it says how far it got (the access log's fields).
+  EXPECT_EQ(result_->reason, gateway_reason::kDeadlineExceeded);
+  EXPECT_EQ(result_->attempts, 1);
+  EXPECT_EQ(result_->transport_retries, 1);
+  EXPECT_EQ(result_->service, "cvm");
+  EXPECT_EQ(result_->action, "DescribeInstancesStatus");
+  EXPECT_EQ(result_->region, "ap-guangzhou");
   sender_.FireTimers();  // the wait ends after the call did
   EXPECT_EQ(sender_.sent(), 1);
   EXPECT_EQ(ended_, 1);
 }
 
-TEST_F(CallAttemptsTest, CancelDuringATransferAbortsIt) {
+TEST_F(CallAttemptsTest, AbortDuringATransferEndsTheCallAndCancelsIt) {
   auto call = Start();
-  call->Cancel();
+  call->Abort(DeadlinePassed());
   ASSERT_EQ(sender_.cancelled().size(), 1u);
-  ASSERT_EQ(ended_, 1);
-  EXPECT_EQ(result_->code, absl::StatusCode::kCancelled);
+  ASSERT_EQ(ended_, 1);  // the cancelled transfer's answer ends nothing more
+  EXPECT_EQ(result_->code, absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(result_->attempts, 1);
   EXPECT_EQ(sender_.in_flight(), 0u);
   EXPECT_TRUE(sender_.delays().empty());
 }
@@ -256,13 +274,53 @@ TEST_F(CallAttemptsTest, LibcurlResendsCountAsAttempts) {
   EXPECT_EQ(result_->attempts, 2);
 }
 
+TEST_F(CallAttemptsTest, RetriesAreCountedByReasonAndTheLastAnswerKept) {
+  Start();
+  sender_.AnswerLast(RateLimited());
+  sender_.FireTimers();
+  sender_.AnswerLast(Unreachable(/*request_sent=*/false));
+  sender_.FireTimers();
+  HttpResponse answer = Ok();
+  answer.host = "cvm.example.test:8443";
+  sender_.AnswerLast(std::move(answer));
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kOk);
+  EXPECT_EQ(result_->attempts, 3);
+  EXPECT_EQ(result_->rate_limit_retries, 1);
+  EXPECT_EQ(result_->transport_retries, 1);
+  EXPECT_EQ(result_->http_status, 200);
+  EXPECT_EQ(result_->upstream_host, "cvm.example.test:8443");
+}
+
+TEST_F(CallAttemptsTest, EachTransportFaultHasItsReason) {
+  const std::pair<TransportFault, absl::string_view> cases[] = {
+      {TransportFault::kUnreachable, gateway_reason::kUpstreamUnreachable},
+      {TransportFault::kTlsFailure, gateway_reason::kUpstreamTlsFailure},
+      {TransportFault::kTimeout, gateway_reason::kUpstreamTimeout},
+      {TransportFault::kTooLarge, gateway_reason::kUpstreamResponseTooLarge},
+      {TransportFault::kCancelled, gateway_reason::kCancelled},
+      {TransportFault::kStopping, gateway_reason::kDraining},
+      {TransportFault::kNoResources, gateway_reason::kOverloaded},
+      {TransportFault::kNoCredentials, gateway_reason::kNoCredentials},
+      {TransportFault::kNoRegion, gateway_reason::kRegionRequired},
+  };
+  for (const auto& [fault, reason] : cases) {
+    HttpResponse response;
+    response.transport = absl::InternalError("fault");  // never retried
+    response.fault = fault;
+    GrpcResult result =
+        ResultFromAnswer(*route_, ErrorContext{}, table_, response);
+    EXPECT_EQ(result.reason, reason) << static_cast<int>(fault);
+  }
+}
+
 TEST(ClassifyAttemptTest, EachFaultByWhatTheAttemptGot) {
   GrpcResult none;
   EXPECT_EQ(ClassifyAttempt(Unreachable(false), none),
             AttemptFault::kBeforeSend);
   EXPECT_EQ(ClassifyAttempt(Unreachable(true), none), AttemptFault::kAfterSend);
   HttpResponse tls = Unreachable(false);
-  tls.tls_failure = true;
+  tls.fault = TransportFault::kTlsFailure;
   EXPECT_EQ(ClassifyAttempt(tls, none), AttemptFault::kPermanent);
   HttpResponse timeout;
   timeout.transport = absl::DeadlineExceededError("too slow");

@@ -16,6 +16,7 @@ _PKG_CONFIG_TARGETS = {
     "libcrypto": ["libcrypto"],
     "yaml-cpp": ["yaml-cpp"],
     "simdjson": ["simdjson"],
+    "prometheus-cpp-core": ["prometheus-cpp-core"],
     # Tests only: an independent JSON reader.
     "rapidjson": ["RapidJSON"],
     "gtest": ["gtest"],
@@ -29,12 +30,19 @@ _PKG_CONFIG_TARGETS = {
     "absl_flat_hash_map": ["absl_flat_hash_map"],
     "absl_flat_hash_set": ["absl_flat_hash_set"],
     "absl_memory": ["absl_memory"],
+    "absl_node_hash_set": ["absl_node_hash_set"],
     "absl_span": ["absl_span"],
     "absl_status": ["absl_status"],
     "absl_statusor": ["absl_statusor"],
     "absl_strings": ["absl_strings"],
     "absl_synchronization": ["absl_synchronization"],
     "absl_time": ["absl_time"],
+}
+
+# Debian's libcivetweb-dev ships no .pc file (only CMake's config, which
+# links plain -lcivetweb): target -> (header that must exist, link flags).
+_PLAIN_TARGETS = {
+    "civetweb": ("/usr/include/civetweb.h", ["-lcivetweb"]),
 }
 
 # Include folders every compiler searches anyway; any other -I is an error
@@ -76,13 +84,24 @@ def _library(rctx, name, modules):
 )
 """.format(name = name, defines = repr(defines), linkopts = repr(linkopts))
 
+def _plain_library(rctx, name, header, libs):
+    if not rctx.path(header).exists:
+        fail("%s not found (is its Debian -dev package installed? tools/setup.sh installs them)" % header)
+    return """cc_library(
+    name = "{name}",
+    linkopts = {linkopts},
+    deps = [":versions"],
+)
+""".format(name = name, linkopts = repr(["-Wl,--as-needed"] + libs))
+
 def _versions_stamp(rctx):
     """A hash of every library's version: a define on every compile, so that
     an upgraded -dev package (whose headers Bazel does not track) rebuilds."""
     modules = []
     for names in _PKG_CONFIG_TARGETS.values():
         modules += names
-    result = rctx.execute(["sh", "-c", 'pkg-config --modversion "$@" | sha256sum', "sh"] + modules)
+    headers = [spec[0] for spec in _PLAIN_TARGETS.values()]
+    result = rctx.execute(["sh", "-c", '{ pkg-config --modversion "$@"; cat %s; } | sha256sum' % " ".join(headers), "sh"] + modules)
     if result.return_code != 0:
         fail("pkg-config --modversion failed: " + result.stderr)
     return result.stdout[:16]
@@ -105,6 +124,8 @@ def _system_libs_impl(rctx):
     ]
     for name, modules in _PKG_CONFIG_TARGETS.items():
         build.append(_library(rctx, name, modules))
+    for name, spec in _PLAIN_TARGETS.items():
+        build.append(_plain_library(rctx, name, spec[0], spec[1]))
 
     _tool(rctx, "protoc")
     _tool(rctx, "grpc_cpp_plugin")

@@ -25,7 +25,7 @@ PACKAGES=(
   libabsl-dev libcurl4-openssl-dev libssl-dev libsimdjson-dev rapidjson-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   golang-github-gogo-googleapis-dev python3-grpcio python3-protobuf
-  libyaml-cpp-dev
+  libyaml-cpp-dev prometheus-cpp-dev libcivetweb-dev
 )
 # The sanitizer build: clang, its sanitizer and libFuzzer runtimes, and
 # llvm-symbolizer, which turns the reports' addresses into lines.

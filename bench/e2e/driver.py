@@ -311,13 +311,16 @@ def metrics_text(admin):
 
 
 def calls_by_code(admin):
-    """{grpc_code: calls} of envelope_gateway_calls_total for METHOD."""
+    """{grpc_code: calls} of grpc_server_handled_total for METHOD (the
+    go-grpc-prometheus names: docs/operations.md, Metrics)."""
+    service, method = METHOD.strip("/").split("/")
     counts = {}
     for line in metrics_text(admin).splitlines():
-        if not line.startswith("envelope_gateway_calls_total{"):
+        if not line.startswith("grpc_server_handled_total{"):
             continue
         labels, value = line.rsplit(" ", 1)
-        if 'grpc_method="%s"' % METHOD not in labels:
+        if ('grpc_service="%s"' % service not in labels
+                or 'grpc_method="%s"' % method not in labels):
             continue
         code = re.search(r'grpc_code="([^"]*)"', labels).group(1)
         counts[code] = counts.get(code, 0) + float(value)

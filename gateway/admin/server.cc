@@ -1,401 +1,273 @@
 #include "gateway/admin/server.h"
 
-#include <errno.h>
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/resource.h>
+#include <civetweb.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
-#include <cstdint>
 #include <exception>
+#include <mutex>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
-#include "absl/memory/memory.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "gateway/admin/http.h"
-#include "gateway/admin/listen.h"
+#include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 
 namespace envelope {
 namespace {
 
-using admin_internal::RequestHead;
-using admin_internal::SerializeResponse;
-using admin_internal::TextResponse;
-using Clock = std::chrono::steady_clock;
+// Room for a burst of connections while every worker is busy: a probe's SYN
+// dropped from a full queue is retried only after a second. The kernel
+// lowers it to net.core.somaxconn.
+constexpr int kListenBacklog = 1024;
+// Accepted connections waiting for a worker (CivetWeb's connection_queue).
+constexpr int kConnectionQueue = 64;
+constexpr int kMaxThreads = 2048;
 
-constexpr size_t kReadChunk = 4096;
-// After the response, how long the client gets to close its side; reading
-// its leftovers meanwhile keeps the kernel from answering them with a reset
-// that could destroy the response before the client read it.
-constexpr auto kLingerTime = std::chrono::seconds(1);
-constexpr size_t kMaxLingerBytes = 64 * 1024;
-// When accept fails for lack of descriptors or memory the listener stays
-// readable; pausing it keeps the loop from spinning.
-constexpr auto kAcceptBackoff = std::chrono::milliseconds(100);
-// Accepts per turn of the loop, so that a flood of connections cannot keep
-// the loop from serving the ones it has.
-constexpr int kAcceptsPerTurn = 64;
-// The smallest cap the descriptor limit may lower max_connections to.
-constexpr size_t kMinConnections = 16;
-
-// options.max_connections, but at most a quarter of the descriptors the
-// process may open: the rest are the gRPC side's and the upstream's.
-size_t ConnectionCap(int max_connections) {
-  size_t cap = static_cast<size_t>(max_connections);
-  rlimit limit;
-  if (getrlimit(RLIMIT_NOFILE, &limit) == 0 &&
-      limit.rlim_cur != RLIM_INFINITY) {
-    cap = std::min(cap, std::max<size_t>(kMinConnections, limit.rlim_cur / 4));
-  }
-  return cap;
+AdminResponse Text(int status, absl::string_view body) {
+  AdminResponse response;
+  response.status = status;
+  response.body = std::string(body);
+  return response;
 }
 
-struct Connection {
-  enum class State { kReading, kWriting, kLingering, kDone };
-
-  explicit Connection(int fd, Clock::time_point deadline)
-      : fd(fd), deadline(deadline) {}
-  ~Connection() { Close(); }
-
-  // At once, not when the loop drops the connection: an evicted
-  // connection's descriptor may be the one the next accept needs.
-  void Close() {
-    if (fd >= 0) close(fd);
-    fd = -1;
-    state = State::kDone;
+// "host:port" or ":port" as CivetWeb's listening_ports wants it ("port"
+// alone is every IPv4 interface), or INVALID_ARGUMENT. CivetWeb would read
+// a comma as a second port and a trailing 's' or 'r' as TLS or a redirect,
+// so only a plain host name or IPv4 address and digits pass.
+absl::StatusOr<std::string> ListeningPort(const std::string& address) {
+  const auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("admin listen ", address, ": ", why));
+  };
+  if (absl::StartsWith(address, "unix:")) {
+    return invalid(
+        "unix sockets are not supported: Debian builds CivetWeb 1.15 "
+        "without them; use host:port");
   }
-
-  int fd;
-  State state = State::kReading;
-  Clock::time_point deadline;
-  std::string in;
-  std::string out;
-  size_t sent = 0;
-  size_t lingered = 0;
-};
-
-bool WouldBlock(int error) { return error == EAGAIN || error == EWOULDBLOCK; }
-
-class Loop {
- public:
-  Loop(int listen_fd, int wake_fd,
-       const std::map<std::string, AdminHandler>& routes,
-       const AdminServerOptions& options)
-      : listen_fd_(listen_fd),
-        wake_fd_(wake_fd),
-        routes_(routes),
-        options_(options),
-        max_connections_(ConnectionCap(options.max_connections)),
-        read_timeout_(absl::ToChronoNanoseconds(options.read_timeout)),
-        write_timeout_(absl::ToChronoNanoseconds(options.write_timeout)) {}
-
-  // Until the wake descriptor becomes readable.
-  void Run() {
-    std::vector<pollfd> fds;
-    while (true) {
-      Clock::time_point now = Clock::now();
-      const bool accepting = Accepting(now);
-      fds.clear();
-      fds.push_back({.fd = wake_fd_, .events = POLLIN, .revents = 0});
-      fds.push_back(
-          {.fd = accepting ? listen_fd_ : -1, .events = POLLIN, .revents = 0});
-      for (const auto& c : conns_) {
-        const short events =
-            c->state == Connection::State::kWriting ? POLLOUT : POLLIN;
-        fds.push_back({.fd = c->fd, .events = events, .revents = 0});
-      }
-      if (poll(fds.data(), fds.size(), TimeoutMs(now)) < 0) {
-        if (errno != EINTR) std::this_thread::sleep_for(kAcceptBackoff);
-        continue;
-      }
-      if (fds[0].revents != 0) return;
-      now = Clock::now();
-      // Connections accepted below are appended, so fds[i + 2] still
-      // matches conns_[i] for the ones polled.
-      const size_t polled = conns_.size();
-      if (fds[1].revents != 0) Accept(now);
-      for (size_t i = 0; i < polled; ++i) {
-        if (fds[i + 2].revents != 0) OnReady(*conns_[i], now);
-      }
-      for (const auto& c : conns_) {
-        if (c->state != Connection::State::kDone && now >= c->deadline) {
-          OnTimeout(*c);
-        }
-      }
-      std::erase_if(conns_, [](const std::unique_ptr<Connection>& c) {
-        return c->state == Connection::State::kDone;
-      });
+  if (absl::StartsWith(address, "[")) {
+    return invalid(
+        "IPv6 is not supported: Debian builds CivetWeb 1.15 without it; "
+        "use an IPv4 address");
+  }
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return invalid("expected host:port or :port");
+  const absl::string_view host = absl::string_view(address).substr(0, colon);
+  const absl::string_view port_text =
+      absl::string_view(address).substr(colon + 1);
+  int port = 0;
+  if (port_text.empty() || port_text.size() > 5 ||
+      !std::all_of(port_text.begin(), port_text.end(),
+                   [](char c) { return absl::ascii_isdigit(c); }) ||
+      !absl::SimpleAtoi(port_text, &port) || port > 65535) {
+    return invalid("expected a port number from 0 to 65535");
+  }
+  for (char c : host) {
+    if (!absl::ascii_isalnum(c) && c != '.' && c != '-') {
+      return invalid("expected a host name or an IPv4 address");
     }
   }
+  if (host.empty()) return std::string(port_text);
+  return absl::StrCat(host, ":", port);
+}
 
- private:
-  // Whether there is room for a connection, or one to make room by closing.
-  bool Room() const { return conns_.size() < max_connections_ || AnyReading(); }
+// The host a connection to the server itself goes to.
+std::string WakeHost(const std::string& address) {
+  const std::string host = address.substr(0, address.rfind(':'));
+  return host.empty() || host == "0.0.0.0" ? "127.0.0.1" : host;
+}
 
-  bool AnyReading() const {
-    return std::any_of(conns_.begin(), conns_.end(), [](const auto& c) {
-      return c->state == Connection::State::kReading;
-    });
-  }
+}  // namespace
 
-  bool Accepting(Clock::time_point now) const {
-    return now >= accept_paused_until_ && Room();
-  }
+struct AdminServer::State {
+  std::map<std::string, AdminHandler> routes;
+  std::function<void(absl::string_view)> log;
 
-  // Closes the oldest connection that has not sent a whole request head
-  // (conns_ is in accept order). A connection past its head is answered
-  // within the write timeout and the linger, so it is left alone. False if
-  // there is none.
-  bool EvictOldestReading() {
-    for (const auto& c : conns_) {
-      if (c->state == Connection::State::kReading) {
-        c->Close();
-        return true;
-      }
+  AdminResponse Dispatch(absl::string_view method, const char* path) const {
+    if (method != "GET" && method != "HEAD") {
+      return Text(405, "GET or HEAD only\n");
     }
-    return false;
-  }
-
-  // Until the earliest deadline, rounded up so a wake-up is never early.
-  int TimeoutMs(Clock::time_point now) const {
-    Clock::time_point next = Clock::time_point::max();
-    for (const auto& c : conns_) next = std::min(next, c->deadline);
-    if (accept_paused_until_ > now && Room()) {
-      next = std::min(next, accept_paused_until_);
-    }
-    if (next == Clock::time_point::max()) return -1;
-    if (next <= now) return 0;
-    const auto ms =
-        std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
-    return static_cast<int>(std::min<int64_t>(ms, 60'000));
-  }
-
-  // Called when the listener is readable. Closed connections stay in conns_
-  // (kDone) until the end of the turn; `open` counts the others.
-  void Accept(Clock::time_point now) {
-    size_t open = conns_.size();
-    for (int i = 0; i < kAcceptsPerTurn; ++i) {
-      if (open >= max_connections_ && !AnyReading()) return;
-      const int fd =
-          accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd >= 0) {
-        conns_.push_back(std::make_unique<Connection>(fd, now + read_timeout_));
-        // Over the cap: an older reader goes, since the new one is last.
-        if (++open > max_connections_ && EvictOldestReading()) --open;
-        continue;
-      }
-      if (WouldBlock(errno)) return;
-      // Out of descriptors: a slow client's is worth less than a new
-      // connection, which may be a probe.
-      if ((errno == EMFILE || errno == ENFILE) && EvictOldestReading()) {
-        --open;
-        continue;
-      }
-      // The peer gave up, or a network error Linux reports through accept:
-      // that connection is gone, the next may be fine.
-      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO ||
-          errno == ENETDOWN || errno == ENOPROTOOPT || errno == EHOSTDOWN ||
-          errno == ENONET || errno == EHOSTUNREACH || errno == EOPNOTSUPP ||
-          errno == ENETUNREACH) {
-        continue;
-      }
-      accept_paused_until_ = now + kAcceptBackoff;  // EMFILE, ENOMEM, ...
-      return;
-    }
-  }
-
-  void OnReady(Connection& c, Clock::time_point now) {
-    switch (c.state) {
-      case Connection::State::kReading:
-        return OnReadable(c, now);
-      case Connection::State::kWriting:
-        return OnWritable(c, now);
-      case Connection::State::kLingering:
-        return OnLinger(c);
-      case Connection::State::kDone:
-        return;
-    }
-  }
-
-  void OnReadable(Connection& c, Clock::time_point now) {
-    char buf[kReadChunk];
-    while (true) {
-      const ssize_t n = recv(c.fd, buf, sizeof(buf), 0);
-      if (n > 0) {
-        c.in.append(buf, n);
-        RequestHead head = admin_internal::ParseRequestHead(
-            c.in, options_.max_request_head_bytes);
-        if (head.kind == RequestHead::Kind::kNeedMore) continue;
-        c.in.clear();
-        if (head.kind == RequestHead::Kind::kError) {
-          return Respond(c, ErrorResponse(head.error_status), false, now);
-        }
-        return Respond(c, Dispatch(head), head.method == "HEAD", now);
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && WouldBlock(errno)) return;
-      c.state = Connection::State::kDone;  // closed before a whole request
-      return;
-    }
-  }
-
-  static AdminResponse ErrorResponse(int status) {
-    switch (status) {
-      case 414:
-        return TextResponse(status, "request line too long\n");
-      case 431:
-        return TextResponse(status, "request headers too large\n");
-      case 505:
-        return TextResponse(status, "HTTP/1.0 or HTTP/1.1 only\n");
-      default:
-        return TextResponse(status, "bad request\n");
-    }
-  }
-
-  AdminResponse Dispatch(const RequestHead& head) const {
-    if (head.method != "GET" && head.method != "HEAD") {
-      return TextResponse(405, "GET or HEAD only\n");
-    }
-    const auto it = routes_.find(head.path);
-    if (it == routes_.end() || !it->second) {
-      return TextResponse(404, "not found\n");
-    }
-    // The project does not throw, but a handler is outside code (a
-    // std::function may throw bad_function_call or bad_alloc): an exception
-    // escaping this thread would terminate the whole gateway.
+    const auto it = routes.find(path == nullptr ? "" : path);
+    if (it == routes.end() || !it->second) return Text(404, "not found\n");
+    // A handler is outside code (a std::function may throw bad_alloc): an
+    // exception must not unwind through CivetWeb's C frames.
     try {
       return it->second();
     } catch (...) {
-      return TextResponse(500, "handler failed\n");
+      return Text(500, "handler failed\n");
     }
   }
-
-  void Respond(Connection& c, const AdminResponse& response, bool head_only,
-               Clock::time_point now) {
-    c.out = SerializeResponse(response, head_only);
-    c.sent = 0;
-    c.state = Connection::State::kWriting;
-    c.deadline = now + write_timeout_;
-    OnWritable(c, now);
-  }
-
-  void OnWritable(Connection& c, Clock::time_point now) {
-    while (c.sent < c.out.size()) {
-      // MSG_NOSIGNAL: a client gone away is EPIPE here, not a SIGPIPE that
-      // would kill the process.
-      const ssize_t n = send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent,
-                             MSG_NOSIGNAL);
-      if (n > 0) {
-        c.sent += n;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && WouldBlock(errno)) return;
-      c.state = Connection::State::kDone;
-      return;
-    }
-    c.out = std::string();
-    shutdown(c.fd, SHUT_WR);
-    c.state = Connection::State::kLingering;
-    c.deadline = now + kLingerTime;
-  }
-
-  void OnLinger(Connection& c) {
-    char buf[kReadChunk];
-    while (true) {
-      const ssize_t n = recv(c.fd, buf, sizeof(buf), 0);
-      if (n > 0) {
-        c.lingered += n;
-        if (c.lingered > kMaxLingerBytes) break;
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && WouldBlock(errno)) return;
-      break;  // the client closed: done
-    }
-    c.state = Connection::State::kDone;
-  }
-
-  void OnTimeout(Connection& c) {
-    if (c.state == Connection::State::kReading && !c.in.empty()) {
-      // Best effort, one try: a client this slow gets no more of our time.
-      const std::string out =
-          SerializeResponse(TextResponse(408, "request timeout\n"), false);
-      (void)send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
-    }
-    c.state = Connection::State::kDone;
-  }
-
-  const int listen_fd_;
-  const int wake_fd_;
-  const std::map<std::string, AdminHandler>& routes_;
-  const AdminServerOptions& options_;
-  const size_t max_connections_;
-  const Clock::duration read_timeout_;
-  const Clock::duration write_timeout_;
-  Clock::time_point accept_paused_until_;
-  std::vector<std::unique_ptr<Connection>> conns_;
 };
+
+namespace {
+
+// Every request: CivetWeb serves no file (there is no document_root) and
+// does nothing after this returns non-zero.
+int BeginRequest(mg_connection* conn) {
+  const mg_request_info* info = mg_get_request_info(conn);
+  const auto* state = static_cast<const AdminServer::State*>(
+      mg_get_user_data(mg_get_context(conn)));
+  const absl::string_view method =
+      info->request_method == nullptr ? "" : info->request_method;
+  // local_uri: decoded, without the query.
+  AdminResponse response = state->Dispatch(method, info->local_uri);
+  if (response.status < 200 || response.status > 599) response.status = 500;
+  if (response.content_type.empty() ||
+      absl::StrContains(response.content_type, '\n') ||
+      absl::StrContains(response.content_type, '\r')) {
+    response.content_type = "text/plain; charset=utf-8";
+  }
+  const std::string length = absl::StrCat(response.body.size());
+  // mg_response_header_send adds Connection: keep-alive or close, as
+  // CivetWeb decided for this request (HTTP version, the client's header).
+  mg_response_header_start(conn, response.status);
+  mg_response_header_add(conn, "Content-Type", response.content_type.c_str(),
+                         -1);
+  mg_response_header_add(conn, "Content-Length", length.c_str(), -1);
+  mg_response_header_add(conn, "Cache-Control", "no-store", -1);
+  if (response.status == 405) {
+    mg_response_header_add(conn, "Allow", "GET, HEAD", -1);
+  }
+  mg_response_header_send(conn);
+  if (method != "HEAD" && !response.body.empty()) {
+    mg_write(conn, response.body.data(), response.body.size());
+  }
+  return response.status;
+}
+
+int LogMessage(const mg_connection* conn, const char* message) {
+  const auto* state = static_cast<const AdminServer::State*>(
+      mg_get_user_data(mg_get_context(conn)));
+  if (state != nullptr && state->log && message != nullptr) {
+    state->log(absl::StripTrailingAsciiWhitespace(message));
+  }
+  return 1;  // handled: CivetWeb writes nothing to stderr itself
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(
     const std::string& listen, std::map<std::string, AdminHandler> get_routes,
-    const AdminServerOptions& options) {
-  if (options.max_connections < 1 || options.max_request_head_bytes < 64 ||
-      options.read_timeout <= absl::ZeroDuration() ||
-      options.write_timeout <= absl::ZeroDuration()) {
+    AdminServerOptions options) {
+  if (options.threads < 1 || options.threads > kMaxThreads ||
+      options.max_request_head_bytes < 1024 ||
+      options.request_timeout < absl::Milliseconds(1) ||
+      options.keep_alive_timeout < absl::Milliseconds(1)) {
     return absl::InvalidArgumentError("admin server: invalid options");
   }
-  absl::StatusOr<admin_internal::ListeningSocket> socket =
-      admin_internal::Listen(listen);
-  if (!socket.ok()) return socket.status();
-  const int wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (wake_fd < 0) {
-    const int error = errno;
-    close(socket->fd);
-    if (!socket->unix_path.empty()) unlink(socket->unix_path.c_str());
-    return absl::ErrnoToStatus(error, "admin server: eventfd");
-  }
-  auto server = absl::WrapUnique(
-      new AdminServer(socket->fd, wake_fd, socket->port, socket->unix_path,
-                      std::move(get_routes), options));
-  // std::thread reports failure (no threads left) only by throwing.
+  absl::StatusOr<std::string> port = ListeningPort(listen);
+  if (!port.ok()) return port.status();
+
+  // Once per process, before the first context (civetweb.h).
+  static std::once_flag init;
+  std::call_once(init, [] { mg_init_library(0); });
+
+  auto state = std::make_unique<State>();
+  state->routes = std::move(get_routes);
+  state->log = std::move(options.log);
+  const std::string threads = absl::StrCat(options.threads);
+  const std::string request_ms =
+      absl::StrCat(absl::ToInt64Milliseconds(options.request_timeout));
+  const std::string keep_alive_ms =
+      absl::StrCat(absl::ToInt64Milliseconds(options.keep_alive_timeout));
+  const std::string head_bytes = absl::StrCat(options.max_request_head_bytes);
+  const std::string queue = absl::StrCat(kConnectionQueue);
+  const std::string backlog = absl::StrCat(kListenBacklog);
+  const char* config[] = {
+      "listening_ports", port->c_str(), "num_threads", threads.c_str(),
+      "connection_queue", queue.c_str(), "listen_backlog", backlog.c_str(),
+      "request_timeout_ms", request_ms.c_str(), "enable_keep_alive", "yes",
+      "keep_alive_timeout_ms", keep_alive_ms.c_str(), "max_request_size",
+      head_bytes.c_str(),
+      // Small answers on a kept-alive connection: no
+      // wait for the previous one's ACK.
+      "tcp_nodelay", "1", "enable_directory_listing", "no", nullptr};
+  mg_callbacks callbacks = {};
+  callbacks.begin_request = BeginRequest;
+  callbacks.log_message = LogMessage;
+  mg_init_data init_data = {};
+  init_data.callbacks = &callbacks;
+  init_data.user_data = state.get();
+  init_data.configuration_options = config;
+  unsigned error_code = 0;
+  char error_text[256] = "";
+  mg_error_data error = {};
+  error.code = &error_code;
+  error.text = error_text;
+  error.text_buffer_size = sizeof(error_text);
+  // C code, but a C++ exception from the callbacks' std::function copies
+  // is not impossible: nothing may escape into the caller's start-up.
+  mg_context* context = nullptr;
   try {
-    AdminServer* s = server.get();
-    server->thread_ = std::thread([s] {
-      Loop(s->listen_fd_, s->wake_fd_, s->routes_, s->options_).Run();
-    });
-  } catch (const std::system_error& e) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("admin server: no thread: ", e.what()));
+    context = mg_start2(&init_data, &error);
+  } catch (const std::exception& e) {
+    return absl::UnavailableError(
+        absl::StrCat("admin listen ", listen, ": ", e.what()));
+  }
+  if (context == nullptr) {
+    return absl::UnavailableError(
+        absl::StrCat("admin listen ", listen, ": ",
+                     error_text[0] != '\0' ? error_text : "CivetWeb failed"));
+  }
+  std::unique_ptr<AdminServer> server(new AdminServer(std::move(state)));
+  server->context_ = context;
+  server->wake_host_ = WakeHost(listen);
+  mg_server_port ports[1] = {};
+  if (mg_get_server_ports(context, 1, ports) == 1) {
+    server->port_ = ports[0].port;
   }
   return server;
 }
 
-AdminServer::AdminServer(int listen_fd, int wake_fd, int port,
-                         std::string unix_path,
-                         std::map<std::string, AdminHandler> routes,
-                         const AdminServerOptions& options)
-    : listen_fd_(listen_fd),
-      wake_fd_(wake_fd),
-      port_(port),
-      unix_path_(std::move(unix_path)),
-      routes_(std::move(routes)),
-      options_(options) {}
+AdminServer::AdminServer(std::unique_ptr<State> state)
+    : state_(std::move(state)) {}
+
+void AdminServer::WakeUp() const {
+  addrinfo hints = {};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const std::string port = absl::StrCat(port_);
+  if (getaddrinfo(wake_host_.c_str(), port.c_str(), &hints, &found) != 0) {
+    return;
+  }
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd >= 0) {
+    (void)connect(fd, found->ai_addr, found->ai_addrlen);
+    close(fd);
+  }
+  freeaddrinfo(found);
+}
 
 AdminServer::~AdminServer() {
-  const uint64_t one = 1;
-  (void)write(wake_fd_, &one, sizeof(one));
-  if (thread_.joinable()) thread_.join();
-  close(listen_fd_);
-  close(wake_fd_);
-  if (!unix_path_.empty()) unlink(unix_path_.c_str());
+  if (context_ == nullptr) return;
+  // mg_stop sets CivetWeb's stop flag and joins its threads; the master
+  // thread notices the flag only when its poll of the listening socket
+  // returns, which without a connection is after up to 2 s (measured with
+  // 1.15). Connections of our own wake it, so that the gateway's shutdown
+  // (docs/operations.md, "Drain and shutdown") is not held up.
+  absl::Notification stopped;
+  std::thread stopper;
+  try {
+    stopper = std::thread([this, &stopped] {
+      mg_stop(context_);
+      stopped.Notify();
+    });
+  } catch (const std::system_error&) {
+    mg_stop(context_);  // no thread left: stop the slow way
+    return;
+  }
+  while (!stopped.WaitForNotificationWithTimeout(absl::Milliseconds(20))) {
+    WakeUp();
+  }
+  stopper.join();
 }
 
 }  // namespace envelope

@@ -1,15 +1,16 @@
 #ifndef GATEWAY_ADMIN_SERVER_H_
 #define GATEWAY_ADMIN_SERVER_H_
 
-#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+
+struct mg_context;
 
 namespace envelope {
 
@@ -18,62 +19,66 @@ struct AdminResponse {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
 };
-// Called on the admin thread: it must not block for long, since every other
-// admin request waits behind it (the gRPC side never does).
+// Called on one of the admin server's worker threads, several at once when
+// several clients ask: it must be thread-safe and quick.
 using AdminHandler = std::function<AdminResponse()>;
 
 struct AdminServerOptions {
-  // Connections open at once, at most; lowered to a quarter of the
-  // process's descriptor limit (RLIMIT_NOFILE), which the gRPC side needs
-  // too. When it is reached, the oldest connection still sending its
-  // request head is closed to make room: a probe sends its head at once, so
-  // slow or idle clients can never keep it waiting.
-  int max_connections = 1024;
-  // From accept to the end of the request head, however slowly it trickles
-  // in (slowloris); then 408 and close.
-  absl::Duration read_timeout = absl::Seconds(5);
-  // For the client to take the response.
-  absl::Duration write_timeout = absl::Seconds(5);
-  // Request line plus headers; more is 414 (line) or 431 (headers).
-  size_t max_request_head_bytes = 8192;
+  // CivetWeb's worker threads (num_threads). Each holds one connection from
+  // accept to close, so this many clients can be served, or held by slow
+  // clients, at once; later connections wait in a queue and the listen
+  // backlog until a thread is free. Sized so that 300 clients trickling
+  // their request heads leave room for the probes (docs/operations.md,
+  // "Callers that misbehave"). 1 to 2048.
+  int threads = 400;
+  // From the start of a request to the end of its head, however slowly it
+  // trickles in (slowloris); then the connection is closed.
+  absl::Duration request_timeout = absl::Seconds(5);
+  // How long a kept-alive connection may wait for its next request.
+  absl::Duration keep_alive_timeout = absl::Seconds(5);
+  // Request line plus headers; a longer head is refused.
+  int max_request_head_bytes = 8192;
+  // CivetWeb's own error messages (a failed accept, ...); null: dropped.
+  std::function<void(absl::string_view)> log;
 };
 
-// A minimal HTTP/1.1 server for probes and scrapes (/healthz, /readyz,
-// /metrics) on its own thread, with one poll loop over non-blocking sockets.
-// GET and HEAD only (else 405 with Allow), routes matched on the path with
-// the query ignored (else 404), one request per connection answered with
-// Content-Length and `Connection: close`, which is what Kubernetes probes and
-// Prometheus expect.
+// The admin HTTP endpoint for probes and scrapes (/healthz, /readyz,
+// /metrics) on CivetWeb (Debian's libcivetweb 1.15): HTTP/1.1 with
+// keep-alive, GET and HEAD only (else 405 with Allow), routes matched on the
+// path with the query ignored (else 404), every answer with Content-Length
+// and Cache-Control: no-store.
 class AdminServer {
  public:
-  // `listen`: "127.0.0.1:9901", "0.0.0.0:9901", "[::1]:9901", ":9901" (every
-  // interface; port 0 = any free port), or "unix:/path" (a stale socket file
-  // is replaced, a live one is ALREADY_EXISTS). Binding errors are returned.
+  // `listen`: "127.0.0.1:9901", "0.0.0.0:9901", "localhost:9901" or
+  // ":9901" (every IPv4 interface); port 0 picks a free port.
+  // INVALID_ARGUMENT for anything else, including "[::1]:9901" and
+  // "unix:/path": Debian builds CivetWeb 1.15 without IPv6 and without unix
+  // sockets (docs/configuration.md). UNAVAILABLE when CivetWeb cannot bind
+  // or start.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(
       const std::string& listen, std::map<std::string, AdminHandler> get_routes,
-      const AdminServerOptions& options = {});
+      AdminServerOptions options = {});
 
-  // Stops at once: open connections are closed, the thread joined, a unix
-  // socket file removed.
+  // Stops: open connections are closed, the threads joined.
   ~AdminServer();
 
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;
 
-  int port() const { return port_; }  // the bound TCP port; 0 for unix
+  int port() const { return port_; }  // the bound TCP port
+
+  struct State;  // the routes, as CivetWeb's callbacks see them (server.cc)
 
  private:
-  AdminServer(int listen_fd, int wake_fd, int port, std::string unix_path,
-              std::map<std::string, AdminHandler> routes,
-              const AdminServerOptions& options);
+  explicit AdminServer(std::unique_ptr<State> state);
 
-  const int listen_fd_;
-  const int wake_fd_;  // an eventfd: the destructor's stop signal
-  const int port_;
-  const std::string unix_path_;
-  const std::map<std::string, AdminHandler> routes_;
-  const AdminServerOptions options_;
-  std::thread thread_;
+  // Connects to the listening port and closes (see the destructor).
+  void WakeUp() const;
+
+  std::unique_ptr<State> state_;
+  mg_context* context_ = nullptr;
+  int port_ = 0;
+  std::string wake_host_;  // where WakeUp connects: the bound IPv4 host
 };
 
 }  // namespace envelope

@@ -203,8 +203,8 @@ std::vector<Option> BuildOptions() {
            ReplacingList([](GatewayConfig & c) -> auto& { return c.listen; }),
            /*list=*/true),
       Make("admin_listen", "ADDR",
-           "admin HTTP address for /healthz, /readyz and /metrics (host:port "
-           "or unix:/path); empty: none",
+           "admin HTTP address for /healthz, /readyz and /metrics (IPv4 "
+           "host:port or :port); empty: none",
            Text([](GatewayConfig & c) -> auto& { return c.admin_listen; })),
       Make("endpoint", "URL",
            "upstream endpoint template; {service} and {region} are filled per "

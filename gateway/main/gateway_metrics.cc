@@ -1,121 +1,294 @@
 #include "gateway/main/gateway_metrics.h"
 
-#include "gateway/credentials/credentials.h"
-#include "gateway/metrics/histogram.h"
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "absl/time/clock.h"
+#include "gateway/metrics/process.h"
 
 namespace envelope {
 namespace {
 
-// Label sets stay bounded: methods are a fixed set per deployment, but a
-// misbehaving client can invent them; upstream codes are open-ended.
-constexpr size_t kMaxMethods = 500;
-constexpr size_t kMaxUpstreamCodes = 50;
+using metrics::Series;
+using prometheus::Counter;
+using prometheus::Gauge;
+using prometheus::Histogram;
+using prometheus::MetricType;
+
+// The metric table (docs/operations.md, "Metrics", lists the same).
+//
+// go-grpc-prometheus's server metrics: its names, labels and default
+// buckets (Prometheus' DefBuckets), so that dashboards and alerts written
+// for it work unchanged. grpc_type is always "unary": the gateway serves
+// unary calls only. Its histogram has no grpc_code; the gateway's own
+// upstream histogram has one.
+constexpr char kStarted[] = "grpc_server_started_total";
+constexpr char kHandled[] = "grpc_server_handled_total";
+constexpr char kHandlingSeconds[] = "grpc_server_handling_seconds";
+const std::vector<double> kDefBuckets = {.005, .01, .025, .05, .1, .25,
+                                         .5,   1,   2.5,  5,   10};
+// The gateway's own.
+constexpr char kUpstreamCalls[] = "envelope_gateway_upstream_calls_total";
+constexpr char kUpstreamSeconds[] =
+    "envelope_gateway_upstream_duration_seconds";
+constexpr char kUpstreamRetries[] = "envelope_gateway_upstream_retries_total";
+constexpr char kBuildInfo[] = "envelope_gateway_build_info";
+// 1 ms .. ~33 s (the default deadline is 30 s).
+const std::vector<double> kUpstreamBuckets = {
+    .001, .002, .004,  .008,  .016,  .032,  .064,   .128,
+    .256, .512, 1.024, 2.048, 4.096, 8.192, 16.384, 32.768};
+
+// Label values a caller or the upstream can invent stay bounded; past a
+// cap they become "other". Methods are a fixed set per deployment (the
+// routes), but --descriptor-set can add many; actions come from JsonApi
+// callers too; error codes are open-ended.
+constexpr size_t kMaxGrpcServices = 100;
+constexpr size_t kMaxGrpcMethods = 500;
 constexpr size_t kMaxServices = 100;
+constexpr size_t kMaxActions = 500;
+constexpr size_t kMaxUpstreamCodes = 50;
+// What an unrouted method is counted as: one value, not one per name.
+constexpr absl::string_view kUnknown = "unknown";
+constexpr absl::string_view kUnary = "unary";
+
+template <typename T>
+absl::Status Assign(absl::StatusOr<std::unique_ptr<Series<T>>> made,
+                    std::unique_ptr<Series<T>>& to) {
+  if (!made.ok()) return made.status();
+  to = *std::move(made);
+  return absl::OkStatus();
+}
+
+// "/pkg.Service/Method" -> {"pkg.Service", "Method"}; false otherwise.
+bool SplitMethod(absl::string_view path, absl::string_view* service,
+                 absl::string_view* method) {
+  if (!absl::ConsumePrefix(&path, "/")) return false;
+  const size_t slash = path.find('/');
+  if (slash == absl::string_view::npos || slash == 0 ||
+      slash + 1 == path.size()) {
+    return false;
+  }
+  *service = path.substr(0, slash);
+  *method = path.substr(slash + 1);
+  return true;
+}
 
 }  // namespace
 
+absl::string_view GoCodeName(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kOk:
+      return "OK";
+    case absl::StatusCode::kCancelled:
+      return "Canceled";
+    case absl::StatusCode::kUnknown:
+      return "Unknown";
+    case absl::StatusCode::kInvalidArgument:
+      return "InvalidArgument";
+    case absl::StatusCode::kDeadlineExceeded:
+      return "DeadlineExceeded";
+    case absl::StatusCode::kNotFound:
+      return "NotFound";
+    case absl::StatusCode::kAlreadyExists:
+      return "AlreadyExists";
+    case absl::StatusCode::kPermissionDenied:
+      return "PermissionDenied";
+    case absl::StatusCode::kResourceExhausted:
+      return "ResourceExhausted";
+    case absl::StatusCode::kFailedPrecondition:
+      return "FailedPrecondition";
+    case absl::StatusCode::kAborted:
+      return "Aborted";
+    case absl::StatusCode::kOutOfRange:
+      return "OutOfRange";
+    case absl::StatusCode::kUnimplemented:
+      return "Unimplemented";
+    case absl::StatusCode::kInternal:
+      return "Internal";
+    case absl::StatusCode::kUnavailable:
+      return "Unavailable";
+    case absl::StatusCode::kDataLoss:
+      return "DataLoss";
+    case absl::StatusCode::kUnauthenticated:
+      return "Unauthenticated";
+    default:
+      return "Unknown";  // as grpc-go reads a code it does not know
+  }
+}
+
+GatewayMetrics::GatewayMetrics(Sources sources)
+    : sources_(std::move(sources)),
+      grpc_services_(kMaxGrpcServices),
+      grpc_methods_(kMaxGrpcMethods),
+      services_(kMaxServices),
+      actions_(kMaxActions),
+      upstream_codes_(kMaxUpstreamCodes) {}
+
 absl::StatusOr<std::unique_ptr<GatewayMetrics>> GatewayMetrics::Create(
     absl::string_view version, Sources sources) {
-  std::unique_ptr<GatewayMetrics> metrics(new GatewayMetrics());
-  absl::Status status = metrics->Register(version, std::move(sources));
+  std::unique_ptr<GatewayMetrics> metrics(
+      new GatewayMetrics(std::move(sources)));
+  absl::Status status = metrics->Register(version);
   if (!status.ok()) return status;
   return metrics;
 }
 
-absl::Status GatewayMetrics::Register(absl::string_view version,
-                                      Sources sources) {
-  using metrics::MetricSpec;
-  auto calls = registry_.AddCounter(MetricSpec{
-      "envelope_gateway_calls_total",
-      "gRPC calls handled, by method, gRPC code and upstream error code",
-      {"grpc_method", "grpc_code", "upstream_code"},
-      {{"grpc_method", kMaxMethods}, {"upstream_code", kMaxUpstreamCodes}}});
-  if (!calls.ok()) return calls.status();
-  calls_ = *calls;
-  // 1 ms .. ~33 s.
-  auto call_seconds = registry_.AddHistogram(
-      MetricSpec{"envelope_gateway_call_duration_seconds",
-                 "Whole call latency as the gateway saw it, by method",
-                 {"grpc_method"},
-                 {{"grpc_method", kMaxMethods}}},
-      metrics::ExponentialBuckets(0.001, 2, 16));
-  if (!call_seconds.ok()) return call_seconds.status();
-  call_seconds_ = *call_seconds;
-  auto upstream_seconds = registry_.AddHistogram(
-      MetricSpec{"envelope_gateway_upstream_duration_seconds",
-                 "Upstream exchange latency, attempts and backoff included, "
-                 "by service",
-                 {"service"},
-                 {{"service", kMaxServices}}},
-      metrics::ExponentialBuckets(0.001, 2, 16));
-  if (!upstream_seconds.ok()) return upstream_seconds.status();
-  upstream_seconds_ = *upstream_seconds;
-  auto retries = registry_.AddCounter(
-      MetricSpec{"envelope_gateway_upstream_retries_total",
-                 "Upstream attempts beyond the first, by service",
-                 {"service"},
-                 {{"service", kMaxServices}}});
-  if (!retries.ok()) return retries.status();
-  retries_ = *retries;
-  absl::Status status = registry_.AddGaugeCallback(
-      MetricSpec{"envelope_gateway_calls_in_flight",
-                 "gRPC calls started and not yet ended",
-                 {},
-                 {}},
-      [in_flight = sources.in_flight] { return double(in_flight()); });
+absl::Status GatewayMetrics::Register(absl::string_view version) {
+  const std::vector<std::string> grpc_labels = {"grpc_type", "grpc_service",
+                                                "grpc_method"};
+  absl::Status status =
+      Assign(Series<Counter>::Register(
+                 registry_, kStarted,
+                 "Total number of RPCs started on the server.", grpc_labels),
+             started_);
   if (!status.ok()) return status;
-  status = registry_.AddCounterCallback(
-      MetricSpec{"envelope_gateway_upstream_connections_total",
-                 "Upstream connections opened (TLS handshakes on https)",
-                 {},
-                 {}},
-      [upstream = sources.upstream] { return double(upstream().connections); });
+  status =
+      Assign(Series<Counter>::Register(
+                 registry_, kHandled,
+                 "Total number of RPCs completed on the server, regardless of "
+                 "success or failure.",
+                 {"grpc_type", "grpc_service", "grpc_method", "grpc_code"}),
+             handled_);
   if (!status.ok()) return status;
-  status = registry_.AddCounterCallback(
-      MetricSpec{"envelope_gateway_upstream_requests_total",
-                 "Upstream HTTP requests sent, retries included",
-                 {},
-                 {}},
-      [upstream = sources.upstream] { return double(upstream().requests); });
+  status = Assign(Series<Histogram>::Register(
+                      registry_, kHandlingSeconds,
+                      "Histogram of response latency (seconds) of gRPC that "
+                      "had been application-level handled by the server.",
+                      grpc_labels, kDefBuckets),
+                  handling_seconds_);
   if (!status.ok()) return status;
-  status = registry_.AddCounterCallback(
-      MetricSpec{"envelope_gateway_credential_refreshes_total",
-                 "New credentials taken: temporary ones refreshed, mounted "
-                 "files rotated",
-                 {},
-                 {}},
-      [] { return double(CredentialEvents().refreshes); });
+  status = Assign(
+      Series<Counter>::Register(
+          registry_, kUpstreamCalls,
+          "Calls that reached the upstream, by service, action, the last "
+          "answer's HTTP status and the envelope's error code",
+          {"service", "action", "http_status", "upstream_code"}),
+      upstream_calls_);
   if (!status.ok()) return status;
-  status = registry_.AddCounterCallback(
-      MetricSpec{"envelope_gateway_credential_refresh_failures_total",
-                 "Failed attempts to fetch or read credentials",
-                 {},
-                 {}},
-      [] { return double(CredentialEvents().failures); });
+  status = Assign(Series<Histogram>::Register(
+                      registry_, kUpstreamSeconds,
+                      "Upstream exchange, attempts and backoff included, by "
+                      "service, action and the call's gRPC code",
+                      {"service", "action", "grpc_code"}, kUpstreamBuckets),
+                  upstream_seconds_);
   if (!status.ok()) return status;
-  auto build =
-      registry_.AddGauge(MetricSpec{"envelope_gateway_build_info",
-                                    "Build of the running gateway; always 1",
-                                    {"version"},
-                                    {}});
-  if (!build.ok()) return build.status();
-  (*build)->WithLabels({version})->Set(1);
+  status =
+      Assign(Series<Counter>::Register(
+                 registry_, kUpstreamRetries,
+                 "Upstream requests sent again, by service, action and reason: "
+                 "transport (a fault or a busy HTTP status, libcurl's re-sends "
+                 "included) or rate_limit (RequestLimitExceeded)",
+                 {"service", "action", "reason"}),
+             upstream_retries_);
+  if (!status.ok()) return status;
+  std::unique_ptr<Series<Gauge>> build;
+  status = Assign(Series<Gauge>::Register(registry_, kBuildInfo,
+                                          "Build of the running gateway; "
+                                          "always 1",
+                                          {"version"}),
+                  build);
+  if (!status.ok()) return status;
+  if (Gauge* info = build->With({version})) info->Set(1);
+
+  computed_ = std::make_unique<metrics::CallbackCollectable>([this] {
+    std::vector<prometheus::MetricFamily> out = metrics::ProcessMetrics();
+    out.push_back(metrics::OneValue(
+        "envelope_gateway_calls_in_flight",
+        "gRPC calls whose request message arrived and that have not ended",
+        MetricType::Gauge, sources_.in_flight ? sources_.in_flight() : 0));
+    const HttpClient::Stats upstream =
+        sources_.upstream ? sources_.upstream() : HttpClient::Stats();
+    out.push_back(metrics::OneValue(
+        "envelope_gateway_upstream_connections_total",
+        "Upstream connections opened (TLS handshakes on https)",
+        MetricType::Counter, static_cast<double>(upstream.connections)));
+    out.push_back(metrics::OneValue(
+        "envelope_gateway_upstream_requests_total",
+        "Upstream HTTP requests sent, retries included", MetricType::Counter,
+        static_cast<double>(upstream.requests)));
+    const CredentialEventCounts events = CredentialEvents();
+    out.push_back(metrics::OneValue(
+        "envelope_gateway_credential_refreshes_total",
+        "New credentials taken: temporary ones refreshed, mounted files "
+        "rotated",
+        MetricType::Counter, static_cast<double>(events.refreshes)));
+    out.push_back(metrics::OneValue(
+        "envelope_gateway_credential_refresh_failures_total",
+        "Failed attempts to fetch or read credentials", MetricType::Counter,
+        static_cast<double>(events.failures)));
+    if (sources_.credentials != nullptr) {
+      // Get() does no I/O (credentials.h). Keys that never expire, or no
+      // usable credentials, show no sample: there is no time to alert on.
+      absl::StatusOr<Credentials> current = sources_.credentials->Get();
+      if (current.ok() && current->expiry != absl::InfiniteFuture()) {
+        out.push_back(metrics::OneValue(
+            "envelope_gateway_credentials_expiry_timestamp_seconds",
+            "When the temporary credentials in use expire, seconds since "
+            "the epoch",
+            MetricType::Gauge,
+            absl::ToDoubleSeconds(current->expiry - absl::UnixEpoch())));
+      }
+    }
+    return out;
+  });
   return absl::OkStatus();
 }
 
 void GatewayMetrics::Record(const CallRecord& record) {
   const GrpcResult& r = *record.result;
-  calls_
-      ->WithLabels(
-          {record.method, absl::StatusCodeToString(r.code), r.error_code})
-      ->Increment();
-  call_seconds_->WithLabels({record.method})->ObserveDuration(record.latency);
-  if (r.attempts > 0) {
-    upstream_seconds_->WithLabels({r.service})
-        ->ObserveDuration(r.upstream_time);
+  absl::string_view grpc_service = kUnknown;
+  absl::string_view grpc_method = kUnknown;
+  absl::string_view service_name, method_name;
+  if (sources_.routed && sources_.routed(record.method) &&
+      SplitMethod(record.method, &service_name, &method_name)) {
+    grpc_service = grpc_services_.Admit(service_name);
+    grpc_method = grpc_methods_.Admit(method_name);
   }
-  if (r.attempts > 1)
-    retries_->WithLabels({r.service})->Increment(r.attempts - 1);
+  const absl::string_view code = GoCodeName(r.code);
+  // Started is counted as the call ends: the front names the method only
+  // then (docs/operations.md); calls in flight are calls_in_flight.
+  if (Counter* c = started_->With({kUnary, grpc_service, grpc_method})) {
+    c->Increment();
+  }
+  if (Counter* c = handled_->With({kUnary, grpc_service, grpc_method, code})) {
+    c->Increment();
+  }
+  if (Histogram* h =
+          handling_seconds_->With({kUnary, grpc_service, grpc_method})) {
+    h->Observe(absl::ToDoubleSeconds(record.latency));
+  }
+  if (r.attempts <= 0) return;  // nothing reached the upstream
+  const absl::string_view service = services_.Admit(r.service);
+  const absl::string_view action = actions_.Admit(r.action);
+  // Three digits from libcurl (a bounded set); "" when no answer came.
+  const std::string http_status =
+      r.http_status > 0 ? absl::StrCat(r.http_status) : std::string();
+  if (Counter* c =
+          upstream_calls_->With({service, action, http_status,
+                                 upstream_codes_.Admit(r.error_code)})) {
+    c->Increment();
+  }
+  if (Histogram* h = upstream_seconds_->With({service, action, code})) {
+    h->Observe(absl::ToDoubleSeconds(r.upstream_time));
+  }
+  if (r.transport_retries > 0) {
+    if (Counter* c = upstream_retries_->With({service, action, "transport"})) {
+      c->Increment(r.transport_retries);
+    }
+  }
+  if (r.rate_limit_retries > 0) {
+    if (Counter* c = upstream_retries_->With({service, action, "rate_limit"})) {
+      c->Increment(r.rate_limit_retries);
+    }
+  }
+}
+
+absl::StatusOr<std::string> GatewayMetrics::Render() const {
+  const prometheus::Collectable* sources[] = {&registry_, computed_.get()};
+  return metrics::Render(sources);
 }
 
 }  // namespace envelope

@@ -2,38 +2,66 @@
 #define GATEWAY_MAIN_GATEWAY_METRICS_H_
 
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "gateway/credentials/credentials.h"
 #include "gateway/front/server.h"
-#include "gateway/metrics/registry.h"
+#include "gateway/metrics/exposition.h"
+#include "gateway/metrics/series.h"
 #include "gateway/upstream/http_client.h"
+#include "prometheus/registry.h"
 
 namespace envelope {
 
-// The gateway's metrics (SPEC §7), fed by every call's end.
+// The gateway's metrics (SPEC §7), fed by every call's end: the table of
+// names, labels and bounds is gateway_metrics.cc, documented in
+// docs/operations.md ("Metrics").
 class GatewayMetrics {
  public:
   struct Sources {
+    // Whether the gateway routes this method ("/pkg.Service/Method");
+    // others are counted as grpc_service="unknown", grpc_method="unknown".
+    std::function<bool(absl::string_view)> routed;
     std::function<int()> in_flight;
     std::function<HttpClient::Stats()> upstream;
+    // May be null (no signing): no credential expiry is shown.
+    const CredentialSource* credentials = nullptr;
   };
   static absl::StatusOr<std::unique_ptr<GatewayMetrics>> Create(
       absl::string_view version, Sources sources);
 
+  // Thread-safe; costs a few shared locks and atomic adds.
   void Record(const CallRecord& record);
-  std::string Render() const { return registry_.Render(); }
+  // The text format 0.0.4 (metrics::kTextFormatContentType).
+  absl::StatusOr<std::string> Render() const;
 
  private:
-  GatewayMetrics() = default;
-  absl::Status Register(absl::string_view version, Sources sources);
+  explicit GatewayMetrics(Sources sources);
+  absl::Status Register(absl::string_view version);
 
-  metrics::Registry registry_;
-  metrics::CounterFamily* calls_ = nullptr;
-  metrics::HistogramFamily* call_seconds_ = nullptr;
-  metrics::HistogramFamily* upstream_seconds_ = nullptr;
-  metrics::CounterFamily* retries_ = nullptr;
+  const Sources sources_;
+  prometheus::Registry registry_;
+  // Label values that are not a fixed set, bounded (docs/operations.md).
+  metrics::BoundedValues grpc_services_;
+  metrics::BoundedValues grpc_methods_;
+  metrics::BoundedValues services_;
+  metrics::BoundedValues actions_;
+  metrics::BoundedValues upstream_codes_;
+  std::unique_ptr<metrics::Series<prometheus::Counter>> started_;
+  std::unique_ptr<metrics::Series<prometheus::Counter>> handled_;
+  std::unique_ptr<metrics::Series<prometheus::Histogram>> handling_seconds_;
+  std::unique_ptr<metrics::Series<prometheus::Counter>> upstream_calls_;
+  std::unique_ptr<metrics::Series<prometheus::Histogram>> upstream_seconds_;
+  std::unique_ptr<metrics::Series<prometheus::Counter>> upstream_retries_;
+  std::unique_ptr<metrics::CallbackCollectable> computed_;
 };
+
+// The Go names of the gRPC codes, as go-grpc-prometheus labels them
+// (grpc_code="NotFound"): what dashboards built on it match.
+absl::string_view GoCodeName(absl::StatusCode code);
 
 }  // namespace envelope
 

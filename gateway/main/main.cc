@@ -168,8 +168,13 @@ std::map<std::string, AdminHandler> AdminRoutes(
     return AdminResponse{200, "text/plain", "ready\n"};
   };
   routes["/metrics"] = [metrics] {
+    absl::StatusOr<std::string> text = metrics->Render();
+    if (!text.ok()) {
+      return AdminResponse{500, "text/plain",
+                           absl::StrCat(text.status().message(), "\n")};
+    }
     return AdminResponse{200, std::string(metrics::kTextFormatContentType),
-                         metrics->Render()};
+                         *std::move(text)};
   };
   return routes;
 }
@@ -235,12 +240,17 @@ int Run(GatewayConfig config) {
   std::atomic<const GatewayServer*> running{nullptr};
   absl::StatusOr<std::unique_ptr<GatewayMetrics>> metrics =
       GatewayMetrics::Create(
-          kVersion, {.in_flight =
+          kVersion, {.routed =
+                         [router = router->get()](absl::string_view method) {
+                           return router->Find(method) != nullptr;
+                         },
+                     .in_flight =
                          [&running] {
                            const GatewayServer* server = running.load();
                            return server == nullptr ? 0 : server->in_flight();
                          },
-                     .upstream = [&upstream] { return upstream->stats(); }});
+                     .upstream = [&upstream] { return upstream->stats(); },
+                     .credentials = config.upstream.credentials.get()});
   if (!metrics.ok()) ConfigError(metrics.status().message());
   Observer observer(config.access_log, metrics->get());
 
@@ -262,10 +272,15 @@ int Run(GatewayConfig config) {
       server->get(), config.upstream.credentials.get());
   std::unique_ptr<AdminServer> admin;
   if (!config.admin_listen.empty()) {
+    AdminServerOptions admin_options;
+    admin_options.log = [&log](absl::string_view text) {
+      log.Warning(absl::StrCat("admin: ", text));
+    };
     absl::StatusOr<std::unique_ptr<AdminServer>> started = AdminServer::Start(
         config.admin_listen,
         AdminRoutes(&running, config.upstream.credentials.get(),
-                    metrics->get()));
+                    metrics->get()),
+        std::move(admin_options));
     if (!started.ok()) {
       ConfigError(absl::StrCat("admin_listen: ", started.status().message()));
     }

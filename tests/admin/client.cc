@@ -3,7 +3,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -22,18 +21,6 @@ int ConnectTcp(int port) {
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-int ConnectUnix(const std::string& path) {
-  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
     close(fd);
     return -1;
@@ -108,6 +95,36 @@ std::string Header(const Response& r, const std::string& name) {
     }
   }
   return "";
+}
+
+Response ReadResponse(int fd, bool head_request,
+                      std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::string raw;
+  char buf[65536];
+  while (true) {
+    const size_t end = raw.find("\r\n\r\n");
+    if (end != std::string::npos) {
+      Response r = Parse(raw);
+      size_t length = 0;
+      if (!head_request &&
+          !absl::SimpleAtoi(Header(r, "Content-Length"), &length)) {
+        return Response();
+      }
+      if (r.body.size() >= length) {
+        r.body.resize(length);
+        return r;
+      }
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return Response();
+    pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n <= 0) return Response();
+    raw.append(buf, n);
+  }
 }
 
 }  // namespace envelope::admin_test

@@ -9,7 +9,6 @@ namespace envelope::admin_test {
 
 // A connected blocking socket, or -1.
 int ConnectTcp(int port);
-int ConnectUnix(const std::string& path);
 
 bool SendAll(int fd, const std::string& data);
 
@@ -38,6 +37,13 @@ struct Response {
 Response Parse(const std::string& raw);
 // The value of header `name` (case-insensitive), "" if absent.
 std::string Header(const Response& r, const std::string& name);
+
+// One response on a connection that stays open (keep-alive): the head,
+// then Content-Length bytes of body (none for a HEAD request). Status 0 if
+// it did not come whole within `timeout`.
+Response ReadResponse(
+    int fd, bool head_request,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(30000));
 
 }  // namespace envelope::admin_test
 

@@ -1,14 +1,14 @@
 #include "gateway/admin/server.h"
 
 #include <curl/curl.h>
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
+#include <iostream>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -25,18 +25,17 @@ namespace {
 
 using admin_test::ClosedWithin;
 using admin_test::ConnectTcp;
-using admin_test::ConnectUnix;
 using admin_test::Drain;
 using admin_test::Exchange;
 using admin_test::Header;
 using admin_test::Parse;
+using admin_test::ReadResponse;
 using admin_test::ReadUntilClosed;
 using admin_test::Response;
 using admin_test::SendAll;
 using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
 using ::testing::HasSubstr;
-
-constexpr char kGetHealthz[] = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
 
 std::map<std::string, AdminHandler> Routes() {
   return {
@@ -64,17 +63,19 @@ std::unique_ptr<AdminServer> StartOrDie(
   return server.ok() ? std::move(*server) : nullptr;
 }
 
-// A server that gives each connection `read_timeout` to send its head.
-std::unique_ptr<AdminServer> StartWithReadTimeout(absl::Duration read_timeout) {
+// A server that gives each request `timeout` to send its head.
+std::unique_ptr<AdminServer> StartWithRequestTimeout(absl::Duration timeout) {
   AdminServerOptions options;
-  options.read_timeout = read_timeout;
+  options.request_timeout = timeout;
   return StartOrDie("127.0.0.1:0", Routes(), options);
 }
 
+// One request on a connection of its own, which the server closes after.
 Response Get(int port, const std::string& path,
              const std::string& method = "GET") {
-  return Parse(Exchange(
-      port, absl::StrCat(method, " ", path, " HTTP/1.1\r\nHost: x\r\n\r\n")));
+  return Parse(Exchange(port, absl::StrCat(method, " ", path,
+                                           " HTTP/1.1\r\nHost: x\r\n"
+                                           "Connection: close\r\n\r\n")));
 }
 
 TEST(AdminServerTest, PortZeroPicksAPort) {
@@ -91,7 +92,8 @@ TEST(AdminServerTest, RoutesAnswer) {
   EXPECT_EQ(r.body, "ok\n");
   EXPECT_EQ(Header(r, "Content-Length"), "3");
   EXPECT_EQ(Header(r, "Content-Type"), "text/plain; charset=utf-8");
-  EXPECT_EQ(Header(r, "Connection"), "close");
+  EXPECT_EQ(Header(r, "Cache-Control"), "no-store");
+  EXPECT_EQ(Header(r, "Connection"), "close");  // as the client asked
 
   r = Get(server->port(), "/readyz");
   EXPECT_EQ(r.status, 503);
@@ -104,10 +106,61 @@ TEST(AdminServerTest, RoutesAnswer) {
   EXPECT_EQ(r.body, "# TYPE up gauge\nup 1\n");
 }
 
+// Keep-alive (the hand-made server closed every connection): a scraper or
+// a probe script may send its requests on one connection.
+TEST(AdminServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
+  auto server = StartOrDie();
+  ASSERT_NE(server, nullptr);
+  const int fd = ConnectTcp(server->port());
+  ASSERT_GE(fd, 0);
+  for (const auto& [path, status] :
+       std::vector<std::pair<std::string, int>>{{"/healthz", 200},
+                                                {"/readyz", 503},
+                                                {"/nope", 404},
+                                                {"/metrics", 200}}) {
+    ASSERT_TRUE(SendAll(
+        fd, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n")));
+    Response r = ReadResponse(fd, false);
+    EXPECT_EQ(r.status, status) << path;
+    EXPECT_EQ(Header(r, "Connection"), "keep-alive") << path;
+  }
+  // Two requests sent at once (pipelined) are answered in order; the
+  // second asks to close.
+  ASSERT_TRUE(SendAll(fd,
+                      "HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"
+                      "GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                      "Connection: close\r\n\r\n"));
+  const std::string both = ReadUntilClosed(fd);
+  close(fd);
+  const size_t second = both.find("HTTP/1.1 200");
+  ASSERT_NE(second, std::string::npos) << both;
+  EXPECT_EQ(Parse(both.substr(0, second)).status, 503);
+  const Response r = Parse(both.substr(second));
+  EXPECT_EQ(r.body, "ok\n");
+  EXPECT_EQ(Header(r, "Connection"), "close");
+}
+
+TEST(AdminServerTest, IdleKeptAliveConnectionIsClosedAtItsTimeout) {
+  AdminServerOptions options;
+  options.keep_alive_timeout = absl::Milliseconds(200);
+  auto server = StartOrDie("127.0.0.1:0", Routes(), options);
+  ASSERT_NE(server, nullptr);
+  const int fd = ConnectTcp(server->port());
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(SendAll(fd, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_EQ(ReadResponse(fd, false).status, 200);
+  std::string more;
+  EXPECT_TRUE(Drain(fd, milliseconds(30000), &more));  // closed...
+  EXPECT_EQ(more, "");                                 // ...silently
+  close(fd);
+}
+
 TEST(AdminServerTest, QueryIgnoredHttp10Accepted) {
   auto server = StartOrDie();
   ASSERT_NE(server, nullptr);
   EXPECT_EQ(Get(server->port(), "/healthz?verbose=1&x").status, 200);
+  // HTTP/1.0 without keep-alive: the server closes after the answer, which
+  // is what a probe written as `exec 3<>/dev/tcp/...` reads until.
   Response r = Parse(Exchange(server->port(), "GET /healthz HTTP/1.0\r\n\r\n"));
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.body, "ok\n");
@@ -126,16 +179,17 @@ TEST(AdminServerTest, UnknownPathIs404) {
 TEST(AdminServerTest, OtherMethodsAre405WithAllow) {
   auto server = StartOrDie();
   ASSERT_NE(server, nullptr);
-  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS", "get"}) {
+  for (const char* method : {"POST", "PUT", "DELETE", "OPTIONS"}) {
     Response r = Get(server->port(), "/healthz", method);
     EXPECT_EQ(r.status, 405) << method;
     EXPECT_EQ(Header(r, "Allow"), "GET, HEAD");
   }
   // A body the server never reads still lets the client see the answer.
-  Response r = Parse(Exchange(
-      server->port(),
-      absl::StrCat("POST /healthz HTTP/1.1\r\nContent-Length: 200000\r\n\r\n",
-                   std::string(200000, 'x'))));
+  Response r = Parse(
+      Exchange(server->port(),
+               absl::StrCat("POST /healthz HTTP/1.1\r\nConnection: close\r\n"
+                            "Content-Length: 200000\r\n\r\n",
+                            std::string(200000, 'x'))));
   EXPECT_EQ(r.status, 405);
 }
 
@@ -143,7 +197,8 @@ TEST(AdminServerTest, HeadHasLengthButNoBody) {
   auto server = StartOrDie();
   ASSERT_NE(server, nullptr);
   const std::string raw =
-      Exchange(server->port(), "HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n");
+      Exchange(server->port(),
+               "HEAD /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   Response r = Parse(raw);
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(Header(r, "Content-Length"), "17");
@@ -157,38 +212,42 @@ TEST(AdminServerTest, OversizedHeadIsRefused) {
   Response r = Parse(Exchange(
       server->port(), absl::StrCat("GET /healthz HTTP/1.1\r\nX-Big: ",
                                    std::string(10000, 'a'), "\r\n\r\n")));
-  EXPECT_EQ(r.status, 431);
-  r = Parse(Exchange(
-      server->port(),
-      absl::StrCat("GET /", std::string(10000, 'a'), " HTTP/1.1\r\n\r\n")));
-  EXPECT_EQ(r.status, 414);
-  // An endless header: the answer comes without waiting for its end.
+  EXPECT_GE(r.status, 400);
+  EXPECT_LT(r.status, 500);
+  // An endless header: refused without waiting for its end (nor for the
+  // request timeout).
   const int fd = ConnectTcp(server->port());
   ASSERT_GE(fd, 0);
   SendAll(fd, "GET /healthz HTTP/1.1\r\nX: ");
   for (int i = 0; i < 20; ++i) {
     if (!SendAll(fd, std::string(1000, 'a'))) break;
   }
-  // (Waiting for it would end in 408, at the read timeout.)
-  EXPECT_EQ(Parse(ReadUntilClosed(fd)).status, 431);
+  const Clock::time_point start = Clock::now();
+  EXPECT_TRUE(ClosedWithin(fd, milliseconds(30000)));
+  EXPECT_LT(Clock::now() - start, milliseconds(4000));
   close(fd);
 }
 
-TEST(AdminServerTest, MalformedRequestsAre400) {
+TEST(AdminServerTest, MalformedRequestsAreRefused) {
   auto server = StartOrDie();
   ASSERT_NE(server, nullptr);
-  EXPECT_EQ(Parse(Exchange(server->port(), "hello\r\n\r\n")).status, 400);
-  EXPECT_EQ(Parse(Exchange(server->port(), "GET / HTTP/2.0\r\n\r\n")).status,
-            505);
-  // Binary junk.
-  EXPECT_EQ(Parse(Exchange(server->port(),
-                           std::string("\x16\x03\x01\x02\x00\n\n", 7)))
-                .status,
-            400);
+  for (const std::string& junk :
+       {std::string("hello\r\n\r\n"),
+        std::string("\x16\x03\x01\x02\x00\r\n\r\n", 9)}) {
+    const int fd = ConnectTcp(server->port());
+    ASSERT_GE(fd, 0);
+    SendAll(fd, junk);
+    const std::string raw = ReadUntilClosed(fd);
+    close(fd);
+    // An error status, or a plain close: never a route's answer.
+    const Response r = Parse(raw);
+    EXPECT_TRUE(raw.empty() || r.status >= 400) << raw;
+  }
+  EXPECT_EQ(Get(server->port(), "/healthz").status, 200);
 }
 
 TEST(AdminServerTest, SlowClientDoesNotBlockOthers) {
-  auto server = StartWithReadTimeout(absl::Seconds(60));
+  auto server = StartWithRequestTimeout(absl::Seconds(60));
   ASSERT_NE(server, nullptr);
   const int slow = ConnectTcp(server->port());
   ASSERT_GE(slow, 0);
@@ -200,25 +259,26 @@ TEST(AdminServerTest, SlowClientDoesNotBlockOthers) {
 }
 
 TEST(AdminServerTest, TricklingClientIsCutOffAtItsDeadline) {
-  auto server = StartWithReadTimeout(absl::Seconds(1));
+  auto server = StartWithRequestTimeout(absl::Seconds(1));
   ASSERT_NE(server, nullptr);
   const int slow = ConnectTcp(server->port());
   ASSERT_GE(slow, 0);
   ASSERT_TRUE(SendAll(slow, "GET /heal"));
   // A byte every 200 ms until the server gives up: a timeout that each byte
-  // renewed would never come, and the loop would give up instead.
+  // renewed would never come.
+  const Clock::time_point start = Clock::now();
   std::string rest;
-  const auto give_up = std::chrono::steady_clock::now() + milliseconds(60000);
   while (!Drain(slow, milliseconds(200), &rest) &&
-         std::chrono::steady_clock::now() < give_up) {
+         Clock::now() - start < milliseconds(60000)) {
     SendAll(slow, "t");
   }
-  EXPECT_EQ(Parse(rest).status, 408);
+  EXPECT_LT(Clock::now() - start, milliseconds(10000));
+  EXPECT_EQ(rest.find("200 OK"), std::string::npos);
   close(slow);
 }
 
-TEST(AdminServerTest, IdleConnectionIsClosedSilently) {
-  auto server = StartWithReadTimeout(absl::Milliseconds(200));
+TEST(AdminServerTest, SilentConnectionIsClosedAtTheRequestTimeout) {
+  auto server = StartWithRequestTimeout(absl::Milliseconds(300));
   ASSERT_NE(server, nullptr);
   const int fd = ConnectTcp(server->port());
   ASSERT_GE(fd, 0);
@@ -228,80 +288,90 @@ TEST(AdminServerTest, IdleConnectionIsClosedSilently) {
   close(fd);
 }
 
-// A full server makes room for a new connection by closing the oldest one
-// still sending its head: a probe is never kept out by slow clients.
-TEST(AdminServerTest, FullServerClosesOldestSlowClient) {
-  AdminServerOptions options;
-  options.max_connections = 4;
-  options.read_timeout = absl::Seconds(60);
-  auto server = StartOrDie("127.0.0.1:0", Routes(), options);
-  ASSERT_NE(server, nullptr);
-  std::vector<int> slow;
-  for (int i = 0; i < 4; ++i) {
-    slow.push_back(ConnectTcp(server->port()));
-    ASSERT_GE(slow.back(), 0);
-    ASSERT_TRUE(SendAll(slow.back(), "GET /heal"));
+// The send/recv pacing of the slowloris test: waits on the sockets (a
+// server that closes one wakes the wait) for at most `timeout`; returns
+// how many were closed by the server.
+int PollClosed(std::vector<int>& fds, milliseconds timeout) {
+  std::vector<pollfd> polled;
+  for (int fd : fds) polled.push_back({.fd = fd, .events = POLLIN});
+  if (poll(polled.data(), polled.size(), timeout.count()) <= 0) return 0;
+  int closed = 0;
+  for (size_t i = 0; i < polled.size(); ++i) {
+    if (polled[i].revents != 0 && fds[i] >= 0) {
+      close(fds[i]);
+      fds[i] = -1;
+      ++closed;
+    }
   }
-  // A server that let the probe wait for room would answer it only after
-  // the slow clients' 60 s deadline, long after Get gives up.
-  EXPECT_EQ(Get(server->port(), "/healthz").status, 200);
-  // The kernel queues connections in order, so the first is the oldest:
-  // closed, without an answer; the others keep their place.
-  std::string got;
-  EXPECT_TRUE(Drain(slow[0], milliseconds(30000), &got));
-  EXPECT_EQ(got, "");
-  for (size_t i = 1; i < slow.size(); ++i) {
-    EXPECT_FALSE(ClosedWithin(slow[i], milliseconds(100))) << i;
-  }
-  for (int fd : slow) close(fd);
+  return closed;
 }
 
-// Connections past their head are being answered: they are not closed for
-// room, and a new one waits in the backlog until one of them ends.
-TEST(AdminServerTest, FullServerLetsResponsesFinish) {
-  const std::string big(32 << 20, 'm');  // more than the socket buffers hold
+// Slowloris (docs/operations.md, "Callers that misbehave"): 300 clients
+// hold connections and trickle their request heads a byte at a time, while
+// probes keep coming, each on a fresh connection as the kubelet makes them.
+// With the gateway's settings (AdminServerOptions' defaults) every probe is
+// answered 200 within 1 s.
+TEST(AdminServerTest, ProbesAnsweredWithinOneSecondWhile300ClientsTrickle) {
   auto routes = Routes();
-  routes["/big"] = [&] { return AdminResponse{.body = big}; };
-  AdminServerOptions options;
-  options.max_connections = 2;
-  auto server = StartOrDie("127.0.0.1:0", routes, options);
-  ASSERT_NE(server, nullptr);
-  std::vector<int> readers;
-  for (int i = 0; i < 2; ++i) {
-    readers.push_back(ConnectTcp(server->port()));
-    ASSERT_GE(readers.back(), 0);
-    ASSERT_TRUE(SendAll(readers.back(), "GET /big HTTP/1.1\r\n\r\n"));
-    char first;  // the response has begun: the head was read
-    ASSERT_EQ(recv(readers.back(), &first, 1, 0), 1);
-  }
-  const int waiting = ConnectTcp(server->port());  // the backlog takes it
-  ASSERT_GE(waiting, 0);
-  ASSERT_TRUE(SendAll(waiting, kGetHealthz));
-  EXPECT_FALSE(ClosedWithin(waiting, milliseconds(300)));  // not served yet
-  close(readers[0]);  // its response fails: room
-  EXPECT_EQ(Parse(ReadUntilClosed(waiting)).status, 200);
-  close(waiting);
-  close(readers[1]);
-}
-
-// Slowloris: many clients that never finish their head, more than the cap.
-TEST(AdminServerTest, ProbesAnsweredWhileManyClientsDribble) {
-  AdminServerOptions options;
-  options.max_connections = 64;
-  options.read_timeout = absl::Seconds(60);
-  auto server = StartOrDie("127.0.0.1:0", Routes(), options);
+  routes["/readyz"] = [] { return AdminResponse{.body = "ready\n"}; };
+  auto server = StartOrDie("127.0.0.1:0", routes);
   ASSERT_NE(server, nullptr);
   std::vector<int> slow;
   for (int i = 0; i < 300; ++i) {
     slow.push_back(ConnectTcp(server->port()));
-    ASSERT_GE(slow.back(), 0);
+    ASSERT_GE(slow.back(), 0) << i;
     ASSERT_TRUE(SendAll(slow.back(), "GET /healthz HTTP/1.1\r\nX-Slow: "));
   }
-  // Each answered long before the slow clients' 60 s deadline.
-  for (int i = 0; i < 20; ++i) {
-    EXPECT_EQ(Get(server->port(), i % 2 ? "/healthz" : "/readyz").status,
-              i % 2 ? 200 : 503);
+  int closed = 0;
+  milliseconds slowest(0);
+  // About 2 s of rounds (the request timeout is 5 s: every slow client
+  // stays connected, holding a worker, throughout).
+  for (int round = 0; round < 20; ++round) {
+    for (int fd : slow) {
+      if (fd >= 0) SendAll(fd, "a");
+    }
+    const Clock::time_point start = Clock::now();
+    const int probe = ConnectTcp(server->port());
+    ASSERT_GE(probe, 0);
+    const std::string path = round % 2 ? "/healthz" : "/readyz";
+    ASSERT_TRUE(SendAll(
+        probe, absl::StrCat("GET ", path, " HTTP/1.1\r\nHost: x\r\n\r\n")));
+    const Response r = ReadResponse(probe, false, milliseconds(1000));
+    const auto took =
+        std::chrono::duration_cast<milliseconds>(Clock::now() - start);
+    close(probe);
+    EXPECT_EQ(r.status, 200) << path << " in round " << round;
+    EXPECT_LT(took, milliseconds(1000)) << path << " in round " << round;
+    slowest = std::max(slowest, took);
+    closed += PollClosed(slow, milliseconds(100));
   }
+  // The slow clients were held all along: the probes did not get through
+  // because the server had dropped them.
+  EXPECT_EQ(closed, 0);
+  std::cerr << "slowest probe: " << slowest.count() << " ms\n";
+  for (int fd : slow) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+// The limit of CivetWeb's thread per connection: when slow clients hold
+// every worker, a new connection waits until the request timeout frees
+// one. The gateway's 400 workers keep that out of reach of 300.
+TEST(AdminServerTest, AllWorkersHeldDelaysProbesUntilTheRequestTimeout) {
+  AdminServerOptions options;
+  options.threads = 2;
+  options.request_timeout = absl::Milliseconds(500);
+  auto server = StartOrDie("127.0.0.1:0", Routes(), options);
+  ASSERT_NE(server, nullptr);
+  std::vector<int> slow;
+  for (int i = 0; i < 2; ++i) {
+    slow.push_back(ConnectTcp(server->port()));
+    ASSERT_GE(slow.back(), 0);
+    ASSERT_TRUE(SendAll(slow.back(), "GET /heal"));
+  }
+  const Clock::time_point start = Clock::now();
+  EXPECT_EQ(Get(server->port(), "/healthz").status, 200);
+  EXPECT_GE(Clock::now() - start, milliseconds(200));
   for (int fd : slow) close(fd);
 }
 
@@ -373,73 +443,33 @@ TEST(AdminServerTest, HandlerExceptionIs500) {
   EXPECT_EQ(Get(server->port(), "/healthz").status, 200);
 }
 
-// A unix socket path holds at most 107 bytes; Bazel's TEST_TMPDIR (which
-// testing::TempDir() returns) is often longer, so sockets go to /tmp.
-std::string ShortTempDir() {
-  const std::string dir = testing::TempDir();
-  return dir.size() < 60 ? dir : "/tmp";
-}
-
-TEST(AdminServerTest, UnixSocket) {
-  const std::string path =
-      absl::StrCat(ShortTempDir(), "/admin_test_", getpid(), ".sock");
-  {
-    auto server = StartOrDie("unix:" + path);
-    ASSERT_NE(server, nullptr);
-    EXPECT_EQ(server->port(), 0);
-    const int fd = ConnectUnix(path);
-    ASSERT_GE(fd, 0);
-    SendAll(fd, kGetHealthz);
-    Response r = Parse(ReadUntilClosed(fd));
-    close(fd);
-    EXPECT_EQ(r.status, 200);
-    EXPECT_EQ(r.body, "ok\n");
-
-    // A second server cannot take a live socket's path.
-    EXPECT_EQ(AdminServer::Start("unix:" + path, Routes()).status().code(),
-              absl::StatusCode::kAlreadyExists);
-  }
-  struct stat st;
-  EXPECT_NE(stat(path.c_str(), &st), 0) << "socket file left behind";
-}
-
-TEST(AdminServerTest, UnixSocketReplacesStaleFile) {
-  const std::string path =
-      absl::StrCat(ShortTempDir(), "/admin_stale_", getpid(), ".sock");
-  {
-    // A socket bound and closed without unlink: what a killed process
-    // leaves.
-    auto server = StartOrDie("unix:" + path);
-    ASSERT_NE(server, nullptr);
-  }
-  const int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.data(), path.size());
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  close(fd);
-  auto server = StartOrDie("unix:" + path);
-  ASSERT_NE(server, nullptr);
-  const int c = ConnectUnix(path);
-  ASSERT_GE(c, 0);
-  SendAll(c, kGetHealthz);
-  EXPECT_EQ(Parse(ReadUntilClosed(c)).status, 200);
-  close(c);
-}
-
 TEST(AdminServerTest, BadAddresses) {
-  for (const char* bad : {"", "9901", "127.0.0.1", "127.0.0.1:",
-                          "127.0.0.1:99999", "127.0.0.1:-1", "::1:9901",
-                          "[::1:9901", "unix:", "no.such.host.invalid:9901"}) {
-    EXPECT_FALSE(AdminServer::Start(bad, Routes()).ok()) << bad;
+  for (const char* bad :
+       {"", "9901", "127.0.0.1", "127.0.0.1:", "127.0.0.1:99999",
+        "127.0.0.1:-1", "::1:9901", "127.0.0.1:80,127.0.0.1:81",
+        "127.0.0.1:443s", "127.0.0.1:80r", "host name:80"}) {
+    EXPECT_EQ(AdminServer::Start(bad, Routes()).status().code(),
+              absl::StatusCode::kInvalidArgument)
+        << bad;
   }
-  EXPECT_FALSE(
-      AdminServer::Start("unix:/" + std::string(200, 'a'), Routes()).ok());
+  EXPECT_FALSE(AdminServer::Start("no.such.host.invalid:0", Routes()).ok());
   AdminServerOptions options;
-  options.max_connections = 0;
+  options.threads = 0;
   EXPECT_EQ(
       AdminServer::Start("127.0.0.1:0", Routes(), options).status().code(),
       absl::StatusCode::kInvalidArgument);
+}
+
+// What Debian's CivetWeb 1.15 cannot do is refused at start-up, saying why
+// (docs/configuration.md, admin_listen).
+TEST(AdminServerTest, UnixSocketsAndIpv6AreRefusedSayingWhy) {
+  const absl::Status unix_socket =
+      AdminServer::Start("unix:/tmp/admin.sock", Routes()).status();
+  EXPECT_EQ(unix_socket.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(unix_socket.message(), HasSubstr("unix sockets"));
+  const absl::Status v6 = AdminServer::Start("[::1]:0", Routes()).status();
+  EXPECT_EQ(v6.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(v6.message(), HasSubstr("IPv6"));
 }
 
 TEST(AdminServerTest, PortInUse) {
@@ -447,33 +477,32 @@ TEST(AdminServerTest, PortInUse) {
   ASSERT_NE(server, nullptr);
   absl::StatusOr<std::unique_ptr<AdminServer>> second =
       AdminServer::Start(absl::StrCat("127.0.0.1:", server->port()), Routes());
-  EXPECT_FALSE(second.ok());
-  EXPECT_THAT(second.status().message(), HasSubstr("bind"));
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_THAT(second.status().message(),
+              HasSubstr(absl::StrCat("127.0.0.1:", server->port())));
 }
 
-TEST(AdminServerTest, Ipv6AndWildcard) {
+TEST(AdminServerTest, Wildcard) {
   auto any = StartOrDie(":0");
   ASSERT_NE(any, nullptr);
   EXPECT_EQ(Get(any->port(), "/healthz").status, 200);  // via 127.0.0.1
-  absl::StatusOr<std::unique_ptr<AdminServer>> v6 =
-      AdminServer::Start("[::1]:0", Routes());
-  if (!v6.ok()) GTEST_SKIP() << "no IPv6 loopback: " << v6.status();
-  EXPECT_GT((*v6)->port(), 0);
 }
 
 TEST(AdminServerTest, ShutdownWhileClientsHoldConnections) {
-  auto server = StartWithReadTimeout(absl::Seconds(60));
+  auto server = StartWithRequestTimeout(absl::Seconds(60));
   ASSERT_NE(server, nullptr);
   const int idle = ConnectTcp(server->port());
   const int partial = ConnectTcp(server->port());
   ASSERT_GE(idle, 0);
   ASSERT_GE(partial, 0);
   SendAll(partial, "GET /healthz HTTP/1.1\r\n");
-  std::this_thread::sleep_for(milliseconds(50));
-  const auto start = std::chrono::steady_clock::now();
-  server.reset();  // long before the 60 s read timeout
+  // The partial head has reached a worker once a full request on another
+  // connection has been answered (workers take connections in order).
+  EXPECT_EQ(Get(server->port(), "/healthz").status, 200);
+  const Clock::time_point start = Clock::now();
+  server.reset();  // long before the 60 s request timeout
   // The margins are for a loaded machine; still far below 60 s.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(20000));
+  EXPECT_LT(Clock::now() - start, milliseconds(20000));
   EXPECT_TRUE(ClosedWithin(idle, milliseconds(20000)));
   EXPECT_TRUE(ClosedWithin(partial, milliseconds(20000)));
   close(idle);
@@ -484,15 +513,14 @@ TEST(AdminServerTest, ShutdownWithNothingConnectedIsPrompt) {
   auto server = StartOrDie();
   ASSERT_NE(server, nullptr);
   const int port = server->port();
-  const auto start = std::chrono::steady_clock::now();
+  const Clock::time_point start = Clock::now();
   server.reset();
-  // With nothing connected the loop polls without a timeout: only the
-  // wake-up ends it. The margin is for a loaded machine.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(20000));
+  EXPECT_LT(Clock::now() - start, milliseconds(20000));
   EXPECT_LT(ConnectTcp(port), 0);  // the port is closed
 }
 
-// A real HTTP client, as a cross-check of the hand-made one.
+// A real HTTP client, as a cross-check of the hand-made one; libcurl keeps
+// the connection alive between the requests.
 size_t Collect(char* data, size_t size, size_t n, void* out) {
   static_cast<std::string*>(out)->append(data, size * n);
   return size * n;
@@ -501,13 +529,14 @@ size_t Collect(char* data, size_t size, size_t n, void* out) {
 TEST(AdminServerTest, LibcurlClient) {
   auto server = StartOrDie();
   ASSERT_NE(server, nullptr);
+  CURL* curl = curl_easy_init();
+  ASSERT_NE(curl, nullptr);
+  long connects = 0;
   for (const auto& [path, status, body] :
        std::vector<std::tuple<std::string, long, std::string>>{
            {"/healthz", 200, "ok\n"},
            {"/readyz?full", 503, "not ready: creds\n"},
            {"/missing", 404, "not found\n"}}) {
-    CURL* curl = curl_easy_init();
-    ASSERT_NE(curl, nullptr);
     std::string got;
     const std::string url =
         absl::StrCat("http://127.0.0.1:", server->port(), path);
@@ -520,8 +549,12 @@ TEST(AdminServerTest, LibcurlClient) {
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     EXPECT_EQ(code, status) << path;
     EXPECT_EQ(got, body) << path;
-    curl_easy_cleanup(curl);
+    long made = 0;
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &made);
+    connects += made;
   }
+  curl_easy_cleanup(curl);
+  EXPECT_EQ(connects, 1);  // one connection for the three requests
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Reads metrics_render_sample's output back with an independent parser.
+"""Reads the gateway's /metrics (metrics_render_sample) back with an
+independent parser.
 
 Two checks: a strict line-by-line reading of the text exposition format
 0.0.4 written here (prometheus_client's parser is lax by its own account),
@@ -8,7 +9,6 @@ and Debian's python3-prometheus-client parser for the values.
 Usage: promparse_test.py PATH_TO_metrics_render_sample
 """
 
-import math
 import re
 import subprocess
 import sys
@@ -70,7 +70,13 @@ class StrictFormatTest(unittest.TestCase):
         self.assertEqual(families, sorted(families))
 
 
+CVM = 'tencentcloud.cvm.v20170312.Cvm'
+DEF_BUCKETS = ['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1',
+               '2.5', '5', '10', '+Inf']
+
+
 class ClientParserTest(unittest.TestCase):
+    """The gateway's metric table as render_sample_main.cc fills it."""
 
     @classmethod
     def setUpClass(cls):
@@ -78,75 +84,112 @@ class ClientParserTest(unittest.TestCase):
             f.name: f for f in text_string_to_metric_families(render())}
 
     def samples(self, family, sample_name=None):
-        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+        return {tuple(sorted(s.labels.items())): s.value
                 for s in self.families[family].samples
                 if sample_name is None or s.name == sample_name}
 
     def test_families_and_types(self):
+        # The client drops a counter's _total.
         self.assertEqual(
             {n: f.type for n, f in self.families.items()},
-            {'sample_build_info': 'gauge',
-             'sample_call_duration_seconds': 'histogram',
-             'sample_calls': 'counter',  # the client drops _total
-             'sample_in_flight': 'gauge',
-             'sample_temperature': 'gauge',
-             'sample_untouched': 'counter',
-             'sample_upstream_connections': 'gauge'})
+            {'envelope_gateway_build_info': 'gauge',
+             'envelope_gateway_calls_in_flight': 'gauge',
+             'envelope_gateway_credential_refresh_failures': 'counter',
+             'envelope_gateway_credential_refreshes': 'counter',
+             'envelope_gateway_credentials_expiry_timestamp_seconds': 'gauge',
+             'envelope_gateway_upstream_calls': 'counter',
+             'envelope_gateway_upstream_connections': 'counter',
+             'envelope_gateway_upstream_duration_seconds': 'histogram',
+             'envelope_gateway_upstream_requests': 'counter',
+             'envelope_gateway_upstream_retries': 'counter',
+             'grpc_server_handled': 'counter',
+             'grpc_server_handling_seconds': 'histogram',
+             'grpc_server_started': 'counter',
+             'process_cpu_seconds': 'counter',
+             'process_max_fds': 'gauge',
+             'process_open_fds': 'gauge',
+             'process_resident_memory_bytes': 'gauge',
+             'process_start_time_seconds': 'gauge',
+             'process_virtual_memory_bytes': 'gauge'})
 
-    def test_help_unescaped(self):
-        self.assertEqual(
-            self.families['sample_calls'].documentation,
-            'Calls by method and code.\nSecond line with a \\ backslash.')
-
-    def test_counter_with_folded_codes(self):
-        def key(code, upstream):
-            return ('sample_calls_total', tuple(sorted(
-                {'grpc_method': '/a.B/C', 'grpc_code': code,
-                 'upstream_code': upstream}.items())))
-        self.assertEqual(self.samples('sample_calls'), {
-            key('OK', ''): 3,
-            key('INTERNAL', 'InternalError'): 1,
-            key('UNAVAILABLE', 'ResourceUnavailable'): 1,
-            key('UNAVAILABLE', 'other'): 7,
+    def test_handled_as_go_grpc_prometheus_labels_it(self):
+        def key(method, code, service=CVM):
+            return tuple(sorted({'grpc_type': 'unary', 'grpc_service': service,
+                                 'grpc_method': method,
+                                 'grpc_code': code}.items()))
+        self.assertEqual(self.samples('grpc_server_handled'), {
+            key('DescribeZones', 'OK'): 3,
+            key('DescribeZones', 'Unavailable'): 1,
+            key('DescribeZones', 'ResourceExhausted'): 1,
+            key('DescribeZones', 'Internal'): 1,
+            key('DescribeInstances', 'NotFound'): 1,
+            # Three made-up methods, one series.
+            key('unknown', 'Unimplemented', 'unknown'): 3,
         })
-        self.assertEqual(self.samples('sample_untouched'),
-                         {('sample_untouched_total', ()): 0})
+        started = self.samples('grpc_server_started')
+        self.assertEqual(sum(started.values()), 10)
+        self.assertEqual(started[(('grpc_method', 'unknown'),
+                                  ('grpc_service', 'unknown'),
+                                  ('grpc_type', 'unary'))], 3)
 
-    def test_histogram(self):
-        buckets = {s.labels['le']: s.value
-                   for s in self.families['sample_call_duration_seconds'].samples
+    def test_handling_histogram_has_go_grpc_prometheus_buckets(self):
+        family = self.families['grpc_server_handling_seconds']
+        zones = [s for s in family.samples
+                 if s.labels.get('grpc_method') == 'DescribeZones']
+        buckets = {s.labels['le']: s.value for s in zones
                    if s.name.endswith('_bucket')}
-        self.assertEqual(buckets, {'0.001': 2, '0.01': 2, '0.1': 4, '1': 4,
-                                   '+Inf': 6})
-        by_name = {s.name: s.value
-                   for s in self.families['sample_call_duration_seconds'].samples}
-        self.assertEqual(by_name['sample_call_duration_seconds_count'], 6)
-        self.assertAlmostEqual(by_name['sample_call_duration_seconds_sum'],
-                               32.1015)
+        self.assertEqual(list(buckets), DEF_BUCKETS)
+        self.assertEqual(buckets['0.01'], 4)   # 3 x 6 ms, 8 ms
+        self.assertEqual(buckets['1'], 4)
+        self.assertEqual(buckets['2.5'], 6)    # 1.2 s, 2 s
+        for s in family.samples:
+            self.assertNotIn('grpc_code', s.labels)
+        count = {s.name: s.value for s in zones}
+        self.assertEqual(count['grpc_server_handling_seconds_count'], 6)
+        self.assertAlmostEqual(count['grpc_server_handling_seconds_sum'],
+                               3 * 0.006 + 2 + 1.2 + 0.008)
 
-    def test_gauge_values_and_escaping(self):
-        values = {s.labels['k']: s.value
-                  for s in self.families['sample_temperature'].samples}
-        self.assertEqual(values['half'], 0.5)
-        self.assertEqual(values['neg'], -2)
-        self.assertEqual(values['inf'], math.inf)
-        self.assertEqual(values['ninf'], -math.inf)
-        self.assertTrue(math.isnan(values['nan']))
-        self.assertEqual(values['tiny'], 1e-7)
-        self.assertEqual(values['big'], 1e20)
-        self.assertEqual(values['esc"aped\\value\nline2'], 3)
-
-    def test_callbacks_and_build_info(self):
-        self.assertEqual(self.samples('sample_in_flight'),
-                         {('sample_in_flight', ()): 7})
-        self.assertEqual(self.samples('sample_upstream_connections'), {
-            ('sample_upstream_connections',
-             (('host', 'cvm.tencentcloudapi.com'),)): 3,
-            ('sample_upstream_connections',
-             (('host', 'cbs.tencentcloudapi.com'),)): 1,
+    def test_upstream_by_service_action_status_code_and_reason(self):
+        def key(action, status, code):
+            return tuple(sorted({'service': 'cvm', 'action': action,
+                                 'http_status': status,
+                                 'upstream_code': code}.items()))
+        self.assertEqual(self.samples('envelope_gateway_upstream_calls'), {
+            key('DescribeZones', '200', ''): 3,
+            key('DescribeZones', '503', ''): 1,
+            key('DescribeZones', '200', 'RequestLimitExceeded'): 1,
+            key('DescribeZones', '200', 'Odd"Code\\with\nnewline'): 1,
+            key('DescribeInstances', '200',
+                'ResourceNotFound.InstanceNotExist'): 1,
         })
-        self.assertEqual(self.samples('sample_build_info'),
-                         {('sample_build_info', (('version', '0.1.0'),)): 1})
+        self.assertEqual(self.samples('envelope_gateway_upstream_retries'), {
+            (('action', 'DescribeZones'), ('reason', 'rate_limit'),
+             ('service', 'cvm')): 1,
+            (('action', 'DescribeZones'), ('reason', 'transport'),
+             ('service', 'cvm')): 2,
+        })
+        codes = {s.labels['grpc_code']
+                 for s in self.families[
+                     'envelope_gateway_upstream_duration_seconds'].samples}
+        self.assertEqual(codes, {'OK', 'NotFound', 'Unavailable',
+                                 'ResourceExhausted', 'Internal'})
+
+    def test_computed_values(self):
+        def one(family):
+            (value,) = self.samples(family).values()
+            return value
+        self.assertEqual(one('envelope_gateway_calls_in_flight'), 7)
+        self.assertEqual(one('envelope_gateway_upstream_connections'), 3)
+        self.assertEqual(one('envelope_gateway_upstream_requests'), 12)
+        self.assertEqual(
+            one('envelope_gateway_credentials_expiry_timestamp_seconds'),
+            1900000000)
+        self.assertEqual(self.samples('envelope_gateway_build_info'),
+                         {(('version', '0.1.0'),): 1})
+        self.assertGreater(one('process_resident_memory_bytes'), 0)
+        self.assertGreater(one('process_open_fds'), 0)
+        self.assertGreaterEqual(one('process_max_fds'),
+                                one('process_open_fds'))
 
 
 if __name__ == '__main__':

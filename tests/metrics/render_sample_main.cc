@@ -1,91 +1,113 @@
-// Prints a small registry exercising every metric type, escaping and label
-// folding; promparse_test.py parses the output with an independent parser
-// (prometheus_client) and checks the values listed there.
-#include <cmath>
+// Prints the gateway's /metrics after a few calls of every kind, with the
+// real metric table (gateway/main/gateway_metrics.cc); promparse_test.py
+// parses it with an independent parser (prometheus_client) and checks the
+// names, labels and values listed there.
 #include <cstdio>
-#include <cstdlib>
-#include <limits>
 #include <string>
 
-#include "gateway/metrics/registry.h"
+#include "absl/strings/match.h"
+#include "gateway/main/gateway_metrics.h"
 
 namespace {
 
-using envelope::metrics::CallbackSample;
-using envelope::metrics::ExponentialBuckets;
-using envelope::metrics::Registry;
+using envelope::CallRecord;
+using envelope::GrpcResult;
 
-template <typename T>
-T Must(absl::StatusOr<T> v) {
-  if (!v.ok()) {
-    std::fprintf(stderr, "%s\n", v.status().ToString().c_str());
-    std::exit(1);
+// Temporary credentials that expire at a fixed time.
+class ExpiringCredentials : public envelope::CredentialSource {
+ public:
+  absl::StatusOr<envelope::Credentials> Get() const override {
+    envelope::Credentials c;
+    c.secret_id = "AKIDsample";
+    c.secret_key = "sample";
+    c.session_token = "token";
+    c.expiry = absl::FromUnixSeconds(1900000000);
+    return c;
   }
-  return *v;
+  std::string Describe() const override { return "sample"; }
+};
+
+void Call(envelope::GatewayMetrics& metrics, const std::string& method,
+          GrpcResult r, absl::Duration latency) {
+  CallRecord record;
+  record.method = method;
+  record.result = &r;
+  record.latency = latency;
+  metrics.Record(record);
 }
 
-void Must(const absl::Status& s) {
-  if (!s.ok()) {
-    std::fprintf(stderr, "%s\n", s.ToString().c_str());
-    std::exit(1);
-  }
+GrpcResult Upstream(absl::StatusCode code, std::string action, long http,
+                    std::string error_code, int attempts) {
+  GrpcResult r;
+  r.code = code;
+  r.service = "cvm";
+  r.action = std::move(action);
+  r.http_status = http;
+  r.error_code = std::move(error_code);
+  r.attempts = attempts;
+  r.upstream_time = absl::Milliseconds(5);
+  return r;
 }
 
 }  // namespace
 
 int main() {
-  Registry registry;
-  auto* calls = Must(registry.AddCounter(
-      {.name = "sample_calls_total",
-       .help = "Calls by method and code.\nSecond line with a \\ backslash.",
-       .labels = {"grpc_method", "grpc_code", "upstream_code"},
-       .caps = {{.label = "upstream_code", .max_values = 2}}}));
-  calls->WithLabels({"/a.B/C", "OK", ""})->Increment(3);
-  calls->WithLabels({"/a.B/C", "INTERNAL", "InternalError"})->Increment();
-  calls->WithLabels({"/a.B/C", "UNAVAILABLE", "ResourceUnavailable"})
-      ->Increment();
-  calls->WithLabels({"/a.B/C", "UNAVAILABLE", "Third\"Code"})->Increment(2);
-  calls->WithLabels({"/a.B/C", "UNAVAILABLE", "Fourth\\Code\n"})->Increment(5);
+  ExpiringCredentials credentials;
+  auto metrics = envelope::GatewayMetrics::Create(
+      "0.1.0", {.routed =
+                    [](absl::string_view m) {
+                      return absl::StartsWith(
+                          m, "/tencentcloud.cvm.v20170312.Cvm/");
+                    },
+                .in_flight = [] { return 7; },
+                .upstream =
+                    [] {
+                      return envelope::HttpClient::Stats{3, 12};
+                    },
+                .credentials = &credentials});
+  if (!metrics.ok()) {
+    std::fprintf(stderr, "%s\n", metrics.status().ToString().c_str());
+    return 1;
+  }
+  const std::string cvm = "/tencentcloud.cvm.v20170312.Cvm/";
+  for (int i = 0; i < 3; ++i) {
+    Call(**metrics, cvm + "DescribeZones",
+         Upstream(absl::StatusCode::kOk, "DescribeZones", 200, "", 1),
+         absl::Milliseconds(6));
+  }
+  Call(**metrics, cvm + "DescribeInstances",
+       Upstream(absl::StatusCode::kNotFound, "DescribeInstances", 200,
+                "ResourceNotFound.InstanceNotExist", 1),
+       absl::Milliseconds(30));
+  // Three attempts: two transport faults, then a 503 without an envelope.
+  GrpcResult down =
+      Upstream(absl::StatusCode::kUnavailable, "DescribeZones", 503, "", 3);
+  down.transport_retries = 2;
+  Call(**metrics, cvm + "DescribeZones", std::move(down), absl::Seconds(2));
+  // Rate-limited once, then refused again.
+  GrpcResult limited =
+      Upstream(absl::StatusCode::kResourceExhausted, "DescribeZones", 200,
+               "RequestLimitExceeded", 2);
+  limited.rate_limit_retries = 1;
+  Call(**metrics, cvm + "DescribeZones", std::move(limited),
+       absl::Milliseconds(1200));
+  // An error code that needs escaping in the text format.
+  Call(**metrics, cvm + "DescribeZones",
+       Upstream(absl::StatusCode::kInternal, "DescribeZones", 200,
+                "Odd\"Code\\with\nnewline", 1),
+       absl::Milliseconds(8));
+  // Methods nobody routes: one label value for all of them.
+  GrpcResult unknown;
+  unknown.code = absl::StatusCode::kUnimplemented;
+  Call(**metrics, "/x.Y/Z", unknown, absl::Microseconds(50));
+  Call(**metrics, "/made.Up/Method", unknown, absl::Microseconds(50));
+  Call(**metrics, "not a path", unknown, absl::Microseconds(50));
 
-  auto* latency =
-      Must(registry.AddHistogram({.name = "sample_call_duration_seconds",
-                                  .help = "Whole call latency.",
-                                  .labels = {"grpc_method"}},
-                                 ExponentialBuckets(0.001, 10, 4)));
-  auto* h = latency->WithLabels({"/a.B/C"});
-  for (double v : {0.0005, 0.001, 0.05, 0.05, 2.0, 30.0}) h->Observe(v);
-
-  auto* temp = Must(registry.AddGauge(
-      {.name = "sample_temperature", .help = "Odd values.", .labels = {"k"}}));
-  temp->WithLabels({"half"})->Set(0.5);
-  temp->WithLabels({"neg"})->Set(-2);
-  temp->WithLabels({"inf"})->Set(std::numeric_limits<double>::infinity());
-  temp->WithLabels({"ninf"})->Set(-std::numeric_limits<double>::infinity());
-  temp->WithLabels({"nan"})->Set(std::nan(""));
-  temp->WithLabels({"tiny"})->Set(1e-7);
-  temp->WithLabels({"big"})->Set(1e20);
-  temp->WithLabels({"esc\"aped\\value\nline2"})->Set(3);
-
-  Must(registry.AddGaugeCallback(
-      {.name = "sample_in_flight", .help = "In-flight calls."},
-      [] { return 7.0; }));
-  Must(registry.AddGaugeCallback(
-      {.name = "sample_upstream_connections",
-       .help = "Open upstream connections by host.",
-       .labels = {"host"}},
-      [] {
-        return std::vector<CallbackSample>{
-            {.label_values = {"cvm.tencentcloudapi.com"}, .value = 3},
-            {.label_values = {"cbs.tencentcloudapi.com"}, .value = 1}};
-      }));
-  auto* info = Must(registry.AddGauge({.name = "sample_build_info",
-                                       .help = "Build information.",
-                                       .labels = {"version"}}));
-  info->WithLabels({"0.1.0"})->Set(1);
-  Must(registry.AddCounter(
-      {.name = "sample_untouched_total", .help = "Never incremented."}));
-
-  const std::string text = registry.Render();
-  std::fwrite(text.data(), 1, text.size(), stdout);
+  const absl::StatusOr<std::string> text = (*metrics)->Render();
+  if (!text.ok()) {
+    std::fprintf(stderr, "%s\n", text.status().ToString().c_str());
+    return 1;
+  }
+  std::fwrite(text->data(), 1, text->size(), stdout);
   return 0;
 }

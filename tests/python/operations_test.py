@@ -751,36 +751,70 @@ class MetricsTest(GatewayTest):
             "Code": "RequestLimitExceeded"}})
         self.assertEqual(gw.call("DescribeRegions")[0], S.RESOURCE_EXHAUSTED)
 
+        # Methods nobody routes fold into one series, however many.
+        for i in range(5):
+            with self.assertRaises(grpc.RpcError) as e:
+                gw.channel.unary_unary("/made.Up%d/Method" % i)(
+                    b"", timeout=RPC_TIMEOUT)
+            self.assertEqual(e.exception.code(), S.UNIMPLEMENTED)
+
         samples = gw.metrics()
 
         def find(name, **labels):
             return [v for n, l, v in samples if n == name and
                     all(l.get(k) == x for k, x in labels.items())]
 
-        calls = {(l["grpc_method"], l["grpc_code"], l["upstream_code"]): v
-                 for n, l, v in samples
-                 if n == "envelope_gateway_calls_total"}
-        self.assertEqual(calls, {
-            (CVM + "DescribeZones", "OK", ""): 2,
-            (CVM + "DescribeInstances", "NOT_FOUND",
-             "ResourceNotFound.InstanceNotExist"): 1,
-            (CVM + "DescribeRegions", "RESOURCE_EXHAUSTED",
-             "RequestLimitExceeded"): 1,
+        # go-grpc-prometheus's names and labels (docs/operations.md).
+        handled = {(l["grpc_service"], l["grpc_method"], l["grpc_code"]): v
+                   for n, l, v in samples
+                   if n == "grpc_server_handled_total"
+                   and l["grpc_type"] == "unary"}
+        self.assertEqual(handled, {
+            (CVM_SERVICE, "DescribeZones", "OK"): 2,
+            (CVM_SERVICE, "DescribeInstances", "NotFound"): 1,
+            (CVM_SERVICE, "DescribeRegions", "ResourceExhausted"): 1,
+            ("unknown", "unknown", "Unimplemented"): 5,
         })
         for action, n in (("DescribeZones", 2), ("DescribeInstances", 1),
-                          ("DescribeRegions", 1)):
-            self.assertEqual(find("envelope_gateway_call_duration_seconds_count",
-                                  grpc_method=CVM + action), [n], action)
+                          ("DescribeRegions", 1), ("unknown", 5)):
+            self.assertEqual(find("grpc_server_started_total",
+                                  grpc_method=action), [n], action)
+            self.assertEqual(find("grpc_server_handling_seconds_count",
+                                  grpc_method=action), [n], action)
+        upstream = {(l["service"], l["action"], l["http_status"],
+                     l["upstream_code"]): v
+                    for n, l, v in samples
+                    if n == "envelope_gateway_upstream_calls_total"}
+        self.assertEqual(upstream, {
+            ("cvm", "DescribeZones", "200", ""): 2,
+            ("cvm", "DescribeInstances", "200",
+             "ResourceNotFound.InstanceNotExist"): 1,
+            ("cvm", "DescribeRegions", "200", "RequestLimitExceeded"): 1,
+        })
+        self.assertEqual(
+            sum(find("envelope_gateway_upstream_duration_seconds_count",
+                     service="cvm")), 4)
         self.assertEqual(find("envelope_gateway_upstream_duration_seconds_count",
-                              service="cvm"), [4])
-        self.assertEqual(find("envelope_gateway_upstream_retries_total",
-                              service="cvm"), [1])
+                              action="DescribeInstances"), [1])
+        # One rate-limit retry of DescribeRegions, no transport retry.
+        retries = {(l["action"], l["reason"]): v for n, l, v in samples
+                   if n == "envelope_gateway_upstream_retries_total"}
+        self.assertEqual(retries, {("DescribeRegions", "rate_limit"): 1})
         self.assertEqual(find("envelope_gateway_upstream_requests_total"), [5])
         self.assertEqual(find("envelope_gateway_calls_in_flight"), [0])
         self.assertEqual(len(find("envelope_gateway_build_info")), 1)
         conns = find("envelope_gateway_upstream_connections_total")
         self.assertEqual(len(conns), 1)
         self.assertGreaterEqual(conns[0], 1)
+        # The process collector, as the Prometheus client libraries name it.
+        self.assertGreater(find("process_resident_memory_bytes")[0], 1 << 20)
+        self.assertGreater(find("process_open_fds")[0], 3)
+        self.assertLess(abs(find("process_start_time_seconds")[0] -
+                            time.time()), 300)
+        self.assertGreater(find("process_cpu_seconds_total")[0], 0)
+        # Long-lived keys: no expiry to show.
+        self.assertEqual(
+            find("envelope_gateway_credentials_expiry_timestamp_seconds"), [])
         self.stop_ok(gw)
 
     def test_credential_events(self):
@@ -830,7 +864,7 @@ class MetricsTest(GatewayTest):
             self.assertEqual(gw.call("DescribeZones")[0], S.UNKNOWN)
         values = {}
         for name, labels, v in gw.metrics():
-            if name == "envelope_gateway_calls_total":
+            if name == "envelope_gateway_upstream_calls_total":
                 values[labels["upstream_code"]] = v
         self.assertIn("other", values)
         self.assertLessEqual(len(values), 51, sorted(values))

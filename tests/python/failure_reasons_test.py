@@ -10,7 +10,7 @@ from the access log, which also has to name the call however it ended.
 INTERNAL has no way in from outside; tests/unit/gateway_errors_test.cc
 covers it.
 
-    /usr/bin/python3 tests/python/gateway_errors_test.py \
+    /usr/bin/python3 tests/python/failure_reasons_test.py \
         --gateway build/gateway/main/envelope-gateway
 """
 

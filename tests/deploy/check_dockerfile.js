@@ -9,7 +9,7 @@
 //   steps the rootfs test uses); numeric non-root USER 65532; ENTRYPOINT and
 //   CMD in exec form (no shell at run time), no HEALTHCHECK command; the
 //   bundled config at the path CMD names; OCI labels; ARG VERSION = the
-//   CMake project version; every COPY source exists and is not excluded by
+//   gateway's version (gateway/version/version.h); every COPY source exists and is not excluded by
 //   deploy/Dockerfile.dockerignore.
 //
 //   node check_dockerfile.js REPO_ROOT
@@ -108,11 +108,14 @@ for (const l of find(runtime, 'LABEL')) for (const p of l.getProperties()) label
 for (const k of ['title', 'description', 'version', 'revision', 'source', 'base.name']) {
   check(labels[`org.opencontainers.image.${k}`], `LABEL org.opencontainers.image.${k}`);
 }
-const cmake = fs.readFileSync(path.join(root, 'CMakeLists.txt'), 'utf8');
-const projectVersion = (cmake.match(/project\([^)]*VERSION\s+([0-9.]+)/) || [])[1];
+// The version is written once, in gateway/version/version.h (CMake's
+// project(VERSION) reads it from there).
+const versionHeader = fs.readFileSync(
+    path.join(root, 'gateway', 'version', 'version.h'), 'utf8');
+const projectVersion = (versionHeader.match(/kVersion\[\] = "([0-9.]+)"/) || [])[1];
 const versionArg = find(runtime, 'ARG').map(argsOf).flat().find((a) => a.startsWith('VERSION='));
 check(versionArg === `VERSION=${projectVersion}`,
-      `ARG ${versionArg} matches CMakeLists.txt's project VERSION ${projectVersion}`);
+      `ARG ${versionArg} matches gateway/version/version.h's kVersion ${projectVersion}`);
 
 // COPY sources exist and survive the .dockerignore.
 const ignore = fs.readFileSync(path.join(root, 'deploy/Dockerfile.dockerignore'), 'utf8')

@@ -579,11 +579,11 @@ TEST(GatewayProcessTest, BadStartUpStopsWithExitCode2AndOneClearLine) {
        {},
        "cannot read"},
       {{"--signing=none", "--descriptor-set=" + junk}, {}, "junk.pb"},
-      {{"--signing=none", "--status-override=Foo=BAR"}, {}, "status_override"},
+      {{"--signing=none", "--status-override=Foo=BAR"}, {}, "--status-override"},
       {{"--signing=none", "--region=AP GUANGZHOU"}, {}, "region"},
       {{"--signing=none", "--endpoint=ftp://example.com"}, {}, "endpoint"},
       {{"--signing=none", "--endpoint=https://example.com/api"}, {}, "path"},
-      {{"--signing=none", "--max-attempts=abc"}, {}, "max_attempts"},
+      {{"--signing=none", "--max-attempts=abc"}, {}, "--max-attempts"},
       {{"--signing=none", "--no-such-flag=1"}, {}, "unknown flag"},
   };
   for (const auto& c : cases) {

@@ -725,7 +725,7 @@ def probe(address, path):
 
 class AdminProbesTest(HostileTest):
     DRIBBLERS = 300
-    SPAN = 6.0  # seconds of probing: longer than the 5 s read timeout
+    SPAN = 6.0  # seconds of probing: longer than the 5 s request timeout
 
     def probe_while_dribbling(self, gw, closed):
         """Probes for SPAN seconds, and on until the gateway has closed

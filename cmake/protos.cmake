@@ -63,3 +63,17 @@ target_compile_definitions(bundled_descriptors
 set_source_files_properties(gateway/route/bundled_descriptors.cc
   PROPERTIES OBJECT_DEPENDS ${BUNDLED_DESCRIPTOR_SET})
 target_include_directories(bundled_descriptors PUBLIC ${CMAKE_SOURCE_DIR})
+
+# OTLP (third_party/opentelemetry-proto): the span exporter's request and
+# what it is made of (gateway/trace).
+set(OTLP_PROTO_DIR ${CMAKE_SOURCE_DIR}/third_party/opentelemetry-proto)
+set(OTLP_PROTO_SRCS)
+foreach(rel common/v1/common resource/v1/resource trace/v1/trace
+    collector/trace/v1/trace_service)
+  envelope_cc_proto(${OTLP_PROTO_DIR} opentelemetry/proto/${rel}.proto
+                    OTLP_PROTO_SRCS)
+endforeach()
+add_library(otlp_protos ${OTLP_PROTO_SRCS})
+target_include_directories(otlp_protos PUBLIC ${PROTO_GEN_DIR})
+target_link_libraries(otlp_protos PUBLIC protobuf::libprotobuf)
+target_compile_options(otlp_protos PRIVATE -w)

@@ -8,6 +8,7 @@
 #include "absl/time/time.h"
 #include "gateway/credentials/chain.h"
 #include "gateway/route/dispatcher.h"
+#include "gateway/trace/otlp_exporter.h"
 #include "gateway/upstream/upstream.h"
 
 namespace envelope {
@@ -35,6 +36,9 @@ struct GatewayConfig {
   bool allow_plain_http_routes = false;
   UpstreamOptions upstream;
   DispatcherOptions dispatcher;
+  // Spans over OTLP/HTTP; an empty endpoint exports none
+  // (docs/operations.md, "Traces").
+  trace::OtlpOptions otlp;
   CredentialOptions credentials;
 };
 

@@ -454,6 +454,20 @@ std::vector<Option> BuildOptions() {
            LogLevelBinder()),
       Make("access_log", "BOOL", "one JSON line per call on stdout",
            Bool([](GatewayConfig & c) -> auto& { return c.access_log; })),
+      Make("otlp_endpoint", "URL",
+           "OpenTelemetry collector (OTLP/HTTP) the spans are sent to, at "
+           "URL/v1/traces; empty: no spans",
+           Text([](GatewayConfig & c) -> auto& { return c.otlp.endpoint; })),
+      Make("otlp_queue_size", "N",
+           "spans waiting to be sent at most; more are dropped and counted",
+           Number<size_t>(
+               [](GatewayConfig & c) -> auto& { return c.otlp.queue_size; },
+               size_t{1})),
+      Make("otlp_timeout", "DURATION", "bound of one request to the collector",
+           Duration([](GatewayConfig & c) -> auto& { return c.otlp.timeout; })),
+      Make("otlp_service_name", "NAME",
+           "the spans' service.name resource attribute", Text([
+           ](GatewayConfig & c) -> auto& { return c.otlp.service_name; })),
   };
 }
 

@@ -26,6 +26,16 @@ std::string Metadata(const grpc::GenericCallbackServerContext& context,
   return std::string(it->second.data(), it->second.size());
 }
 
+// A value the caller must send at most once: empty when absent or repeated
+// (W3C Trace Context: several traceparent headers make the context invalid).
+std::string OneMetadata(const grpc::GenericCallbackServerContext& context,
+                        absl::string_view key) {
+  auto [first, last] = context.client_metadata().equal_range(
+      grpc::string_ref(key.data(), key.size()));
+  if (first == last || std::next(first) != last) return "";
+  return std::string(first->second.data(), first->second.size());
+}
+
 absl::Time Deadline(const grpc::GenericCallbackServerContext& context) {
   auto deadline = context.deadline();
   // gRPC reports "no deadline" as a time far in the future.
@@ -59,7 +69,13 @@ void EndEach(const std::vector<LiveCall*>& calls, absl::StatusCode code,
 class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
  public:
   CallReactor(grpc::GenericCallbackServerContext* context, FrontState* state)
-      : context_(context), state_(state), start_(absl::Now()) {
+      : context_(context),
+        state_(state),
+        start_(absl::Now()),
+        // Before anything can end the call: every ending logs its trace.
+        trace_(trace::StartCallTrace(OneMetadata(*context, "traceparent"),
+                                     Metadata(*context, "tracestate"),
+                                     state->tracing)) {
     if (state_->observer != nullptr) state_->observer->OnCallStart();
     LiveCall* pushed_out = nullptr;
     const bool entered = state_->Enter(this, &pushed_out);
@@ -124,6 +140,8 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     call.region = Metadata(*context_, "x-tc-region");
     call.language = Metadata(*context_, "x-tc-language");
     call.deadline = Deadline(*context_);
+    call.trace = trace_;
+    call.record_attempts = state_->tracing && trace_.sampled();
     if (!ToString(request_, &call.payload)) {
       End(Refusal(absl::StatusCode::kInternal, "unreadable request",
                   gateway_reason::kInternal));
@@ -265,12 +283,15 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     record.peer = context_->peer();
     record.user_agent = Metadata(*context_, "user-agent");
     record.x_request_id = Metadata(*context_, "x-request-id");
+    record.trace = &trace_;
+    record.start = start_;
     state_->observer->OnCallEnd(record);
   }
 
   grpc::GenericCallbackServerContext* context_;
   FrontState* state_;
   const absl::Time start_;
+  const trace::CallTrace trace_;
   std::atomic<size_t> bytes_in_{0};  // the drain may report from another thread
   grpc::ByteBuffer request_;
   grpc::ByteBuffer response_;

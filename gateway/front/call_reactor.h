@@ -57,6 +57,9 @@ struct FrontState {
   // sends its message with its headers, so it is never the one waiting
   // longest.
   size_t max_waiting = 4000;
+  // Spans are exported: new traces are sampled, and sampled calls record
+  // their attempts (docs/operations.md, "Traces").
+  bool tracing = false;
   std::atomic<int> in_flight{0};
   std::atomic<bool> draining{false};
   // Calls between their start and OnDone; a call leaves before it is freed.

@@ -62,6 +62,7 @@ absl::StatusOr<std::unique_ptr<GatewayServer>> GatewayServer::Start(
   server->state_->observer = observer;
   server->state_->max_in_flight = options.max_in_flight;
   server->state_->request_timeout = options.request_timeout;
+  server->state_->tracing = options.tracing;
   // Room for bursts of callers whose message is on its way; a bound on what
   // callers that send nothing can make the gateway hold.
   server->state_->max_waiting = 4 * static_cast<size_t>(options.max_in_flight);

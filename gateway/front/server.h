@@ -33,6 +33,10 @@ struct ServerOptions {
   absl::Duration request_timeout = absl::Seconds(10);
   absl::Duration keepalive_time = absl::Minutes(5);
   absl::Duration keepalive_timeout = absl::Seconds(20);
+  // Spans are exported (an observer turns CallRecords into spans): new
+  // traces are sampled and sampled calls record their upstream attempts.
+  // Off, a call still has its trace context: read, logged and forwarded.
+  bool tracing = false;
 };
 
 // One finished call, for the access log and the metrics.
@@ -46,6 +50,10 @@ struct CallRecord {
   std::string peer;          // "ipv4:127.0.0.1:41234", "unix:/run/gw.sock"
   std::string user_agent;    // user-agent metadata
   std::string x_request_id;  // the caller's own x-request-id, if it sent one
+  // The call's trace: the caller's traceparent or a new trace, and the
+  // gateway's span of the call (docs/operations.md, "Traces").
+  const trace::CallTrace* trace = nullptr;
+  absl::Time start;  // when the call began (its span's start)
 };
 
 // Told about every call as it ends, on whatever thread ends it: keep it

@@ -61,6 +61,12 @@ std::string AccessLogLine(const CallRecord& record, absl::Time now) {
   Field("peer", record.peer, &line);
   Field("user_agent", record.user_agent, &line);
   Field("x_request_id", record.x_request_id, &line);
+  if (record.trace != nullptr) {
+    // The caller's trace (or the one the gateway started) and the gateway's
+    // span of the call (docs/operations.md, "Traces").
+    Field("trace_id", trace::TraceIdHex(record.trace->trace_id), &line);
+    Field("span_id", trace::SpanIdHex(record.trace->span_id), &line);
+  }
   line.append("}\n");
   return line;
 }

@@ -219,6 +219,18 @@ absl::Status GatewayMetrics::Register(absl::string_view version) {
         "envelope_gateway_credential_refresh_failures_total",
         "Failed attempts to fetch or read credentials", MetricType::Counter,
         static_cast<double>(events.failures)));
+    if (sources_.spans) {
+      const auto [exported, dropped] = sources_.spans();
+      out.push_back(metrics::OneValue("envelope_gateway_spans_exported_total",
+                                      "Spans the OTLP collector accepted",
+                                      MetricType::Counter,
+                                      static_cast<double>(exported)));
+      out.push_back(metrics::OneValue(
+          "envelope_gateway_spans_dropped_total",
+          "Spans dropped: the export queue was full, the collector failed "
+          "or rejected them",
+          MetricType::Counter, static_cast<double>(dropped)));
+    }
     if (sources_.credentials != nullptr) {
       // Get() does no I/O (credentials.h). Keys that never expire, or no
       // usable credentials, show no sample: there is no time to alert on.

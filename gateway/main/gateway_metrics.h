@@ -29,6 +29,9 @@ class GatewayMetrics {
     std::function<HttpClient::Stats()> upstream;
     // May be null (no signing): no credential expiry is shown.
     const CredentialSource* credentials = nullptr;
+    // Spans exported and dropped (docs/operations.md, "Traces"); unset: no
+    // spans are exported and neither is shown.
+    std::function<std::pair<uint64_t, uint64_t>()> spans;
   };
   static absl::StatusOr<std::unique_ptr<GatewayMetrics>> Create(
       absl::string_view version, Sources sources);

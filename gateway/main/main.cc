@@ -16,6 +16,7 @@
 #include "gateway/credentials/chain.h"
 #include "gateway/front/server.h"
 #include "gateway/main/access_log.h"
+#include "gateway/main/call_spans.h"
 #include "gateway/main/diagnostics.h"
 #include "gateway/main/gateway_metrics.h"
 #include "gateway/route/bundled_descriptors.h"
@@ -84,20 +85,28 @@ std::shared_ptr<const CredentialSource> LoadCredentials(GatewayConfig& config,
   return *std::move(chain);
 }
 
-// Access log and metrics: told of every call.
+// Access log, metrics and spans: told of every call.
 class Observer : public CallObserver {
  public:
-  Observer(bool access_log, GatewayMetrics* metrics)
+  Observer(bool access_log, GatewayMetrics* metrics, trace::OtlpExporter* spans)
       : log_(access_log ? std::make_unique<AccessLog>(stdout) : nullptr),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        spans_(spans) {}
   void OnCallEnd(const CallRecord& record) override {
     metrics_->Record(record);
     if (log_ != nullptr) log_->Write(record);
+    // Only queued: the exporter's thread sends them (docs/operations.md,
+    // "Traces").
+    if (spans_ != nullptr) {
+      std::vector<trace::Span> spans = CallSpans(record);
+      if (!spans.empty()) spans_->Add(std::move(spans));
+    }
   }
 
  private:
   std::unique_ptr<AccessLog> log_;  // null: no access log
   GatewayMetrics* metrics_;
+  trace::OtlpExporter* spans_;  // null: no spans
 };
 
 // Why the gateway is not ready, or empty when it is (SPEC §7: listening,
@@ -236,6 +245,18 @@ int Run(GatewayConfig config) {
   }
   auto upstream = std::make_unique<Upstream>(config.upstream);
   Dispatcher dispatcher(router->get(), upstream.get(), config.dispatcher);
+  std::unique_ptr<trace::OtlpExporter> span_exporter;
+  if (!config.otlp.endpoint.empty()) {
+    config.otlp.service_version = kVersion;
+    absl::StatusOr<std::unique_ptr<trace::OtlpExporter>> started =
+        trace::OtlpExporter::Start(config.otlp);
+    if (!started.ok()) {
+      ConfigError(absl::StrCat("otlp_endpoint: \"", config.otlp.endpoint, "\" ",
+                               started.status().message()));
+    }
+    span_exporter = *std::move(started);
+    log.Info(absl::StrCat("spans to ", config.otlp.endpoint, "/v1/traces"));
+  }
   // Set once the server runs; the metrics and probes read it.
   std::atomic<const GatewayServer*> running{nullptr};
   absl::StatusOr<std::unique_ptr<GatewayMetrics>> metrics =
@@ -250,9 +271,18 @@ int Run(GatewayConfig config) {
                            return server == nullptr ? 0 : server->in_flight();
                          },
                      .upstream = [&upstream] { return upstream->stats(); },
-                     .credentials = config.upstream.credentials.get()});
+                     .credentials = config.upstream.credentials.get(),
+                     .spans = span_exporter == nullptr
+                                  ? std::function<std::pair<uint64_t,
+                                                            uint64_t>()>()
+                                  : [&span_exporter] {
+                                      trace::OtlpExporter::Stats stats =
+                                          span_exporter->stats();
+                                      return std::make_pair(stats.exported,
+                                                            stats.dropped);
+                                    }});
   if (!metrics.ok()) ConfigError(metrics.status().message());
-  Observer observer(config.access_log, metrics->get());
+  Observer observer(config.access_log, metrics->get(), span_exporter.get());
 
   ServerOptions server_options;
   server_options.listen = config.listen;
@@ -262,6 +292,7 @@ int Run(GatewayConfig config) {
   server_options.request_timeout = config.request_message_timeout;
   server_options.keepalive_time = config.keepalive_time;
   server_options.keepalive_timeout = config.keepalive_timeout;
+  server_options.tracing = span_exporter != nullptr;
   absl::StatusOr<std::unique_ptr<GatewayServer>> server = GatewayServer::Start(
       server_options, router->get(), &dispatcher, &observer);
   if (!server.ok()) {

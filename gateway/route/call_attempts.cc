@@ -146,6 +146,17 @@ void CallAttempts::Abort(CallStatus status) {
 void CallAttempts::Attempt() {
   if (aborted()) return;  // ended by the Abort
   attempts_.fetch_add(1, std::memory_order_relaxed);
+  // Each attempt is a span of its own, the parent the upstream sees in its
+  // traceparent (docs/operations.md, "Traces"). Attempts run one at a time:
+  // nothing else reads `setup_.api` meanwhile.
+  if (setup_.api.trace.trace_id.valid()) {
+    setup_.api.attempt_span_id = trace::NewSpanId();
+    if (setup_.record_attempts) {
+      absl::MutexLock lock(&mu_);
+      attempt_log_.push_back(
+          {.span_id = setup_.api.attempt_span_id, .start = absl::Now()});
+    }
+  }
   auto self = shared_from_this();
   HttpClient::TransferId id =
       setup_.upstream->Send(setup_.api, [self](HttpResponse response) {
@@ -192,8 +203,25 @@ void CallAttempts::OnAnswer(HttpResponse response) {
       setup_.policy->BackoffCap(AttemptFault::kRateLimited, attempts);
   GrpcResult result =
       ResultFromAnswer(*setup_.route, setup_.context, *setup_.table, response);
+  if (setup_.record_attempts) RecordAnswer(response, result);
   if (RetryLater(ClassifyAttempt(response, result))) return;
   End(std::move(result));
+}
+
+void CallAttempts::RecordAnswer(const HttpResponse& response,
+                                const GrpcResult& result) {
+  absl::MutexLock lock(&mu_);
+  if (attempt_log_.empty() || ended_) return;
+  AttemptRecord& record = attempt_log_.back();
+  record.end = absl::Now();
+  record.http_status = response.status;
+  record.host = upstream_host_;
+  record.request_id = result.request_id;
+  record.error_code = result.error_code;
+  record.code = result.code;
+  if (!response.transport.ok()) {
+    record.message = std::string(response.transport.message());
+  }
 }
 
 bool CallAttempts::RetryLater(AttemptFault fault) {
@@ -221,6 +249,13 @@ void CallAttempts::End(GrpcResult result) {
     result.upstream_host = upstream_host_;
     result.transport_retries = transport_retries_;
     result.rate_limit_retries = rate_limit_retries_;
+    // An attempt still in flight (the call was aborted) ends with the call.
+    if (!attempt_log_.empty() && attempt_log_.back().end == absl::Time()) {
+      attempt_log_.back().end = absl::Now();
+      attempt_log_.back().code = result.code;
+      attempt_log_.back().message = result.message;
+    }
+    result.attempt_log = std::move(attempt_log_);
   }
   result.attempts = attempts_.load(std::memory_order_relaxed);
   result.service = setup_.api.service;

@@ -33,6 +33,8 @@ class CallAttempts : public DispatchedCall,
     // Where large answers are handled; null: where they arrive.
     WorkQueue* completions = nullptr;
     bool may_send_twice = false;
+    // Record each attempt for its span (GrpcResult::attempt_log).
+    bool record_attempts = false;
     Dispatcher::Done done;
   };
 
@@ -50,6 +52,8 @@ class CallAttempts : public DispatchedCall,
   // Schedules the next attempt if the policy and the deadline allow.
   bool RetryLater(AttemptFault fault);
   bool aborted();
+  // Completes the attempt's record with what its answer said.
+  void RecordAnswer(const HttpResponse& response, const GrpcResult& result);
   void End(GrpcResult result);
 
   Setup setup_;
@@ -65,6 +69,7 @@ class CallAttempts : public DispatchedCall,
   std::string upstream_host_ ABSL_GUARDED_BY(mu_);
   int transport_retries_ ABSL_GUARDED_BY(mu_) = 0;
   int rate_limit_retries_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<AttemptRecord> attempt_log_ ABSL_GUARDED_BY(mu_);
 };
 
 // What went wrong with an attempt that got `response` and made `result` of

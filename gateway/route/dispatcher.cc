@@ -104,6 +104,7 @@ absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
   absl::Status status = ValidateRegion(api->region);
   if (!status.ok()) return status;
   api->language = call.language;
+  api->trace = std::move(call.trace);
   api->deadline = call.deadline == absl::InfiniteFuture()
                       ? absl::Now() + options_.default_timeout
                       : call.deadline;
@@ -171,6 +172,7 @@ std::shared_ptr<DispatchedCall> Dispatcher::Dispatch(GrpcCall call, Done done) {
                    .region = api->region,
                    .language = api->language,
                    .domain = ErrorDomain(*route, api->service)};
+  setup.record_attempts = call.record_attempts;
   setup.may_send_twice =
       retry_policy_.MaySendTwice(api->action, HasClientToken(api->body));
   setup.api = *std::move(api);

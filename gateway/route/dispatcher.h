@@ -13,6 +13,7 @@
 #include "gateway/route/retry_policy.h"
 #include "gateway/route/router.h"
 #include "gateway/route/work_queue.h"
+#include "gateway/trace/trace_context.h"
 #include "gateway/upstream/upstream.h"
 
 namespace envelope {
@@ -24,6 +25,26 @@ struct GrpcCall {
   std::string region;    // x-tc-region metadata, may be empty
   std::string language;  // x-tc-language metadata, may be empty
   absl::Time deadline = absl::InfiniteFuture();
+  // The call's place in its trace (traceparent/tracestate metadata, or a
+  // new trace): each attempt forwards it (docs/operations.md, "Traces").
+  trace::CallTrace trace;
+  // Record each attempt in GrpcResult::attempt_log (spans are exported);
+  // off, an attempt costs only its span id.
+  bool record_attempts = false;
+};
+
+// One upstream attempt, for its span (recorded only when asked:
+// GrpcCall::record_attempts).
+struct AttemptRecord {
+  uint64_t span_id = 0;  // the parent id its traceparent named
+  absl::Time start;
+  absl::Time end;
+  long http_status = 0;  // 0: no answer
+  std::string host;      // host[:port]
+  std::string request_id;
+  std::string error_code;                         // the envelope's Error.Code
+  absl::StatusCode code = absl::StatusCode::kOk;  // what it made of the call
+  std::string message;  // the transport failure, if any
 };
 
 // How the call ends: its status, and what the access log and metrics say
@@ -42,6 +63,7 @@ struct GrpcResult : CallStatus {
   // (libcurl's own re-sends included), or RequestLimitExceeded.
   int transport_retries = 0;
   int rate_limit_retries = 0;
+  std::vector<AttemptRecord> attempt_log;  // GrpcCall::record_attempts only
 };
 
 // A call the dispatcher has taken on, as the front holds it: to end it

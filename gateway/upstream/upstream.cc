@@ -111,6 +111,18 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
   // Not signed (SignedHeaders stays content-type;host, docs/design.md).
   h.Add("X-TC-RequestClient", RequestClient());
   h.Add("User-Agent", UserAgent());
+  if (call.attempt_span_id != 0) {
+    // The attempt's own span is the parent the API sees (docs/operations.md,
+    // "Traces").
+    char traceparent[trace::kTraceparentSize];
+    trace::FormatTraceparent(call.trace.trace_id, call.attempt_span_id,
+                             call.trace.flags, traceparent);
+    h.Add("traceparent",
+          absl::string_view(traceparent, trace::kTraceparentSize));
+    if (!call.trace.tracestate.empty()) {
+      h.Add("tracestate", call.trace.tracestate);
+    }
+  }
   if (options_.signing == Signing::kTc3) {
     absl::StatusOr<Credentials> current = options_.credentials->Get();
     if (!current.ok()) {

@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/credentials/credentials.h"
+#include "gateway/trace/trace_context.h"
 #include "gateway/upstream/http_client.h"
 
 namespace envelope {
@@ -45,6 +46,10 @@ struct ApiCall {
   // The action must not be executed twice (not idempotent, no ClientToken):
   // send it on a new connection, where nothing re-sends it unasked.
   bool must_not_repeat = false;
+  // Sent as `traceparent` (with `attempt_span_id` as the parent) and
+  // `tracestate`, unsigned, when `attempt_span_id` is set.
+  trace::CallTrace trace;
+  uint64_t attempt_span_id = 0;
 };
 
 // What a call's attempts need of the upstream: send, cancel, and wait on

@@ -28,6 +28,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "envelope/gateway/v1/json_api.pb.h"
+#include "gateway/trace/trace_context.h"
 #include "gateway/version/version.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -845,6 +846,12 @@ TEST_F(EndpointTest, EveryRequestNamesTheGatewayAndItsVersion) {
     EXPECT_EQ(headers["x-tc-requestclient"].GetString(), client);
     ASSERT_TRUE(headers.HasMember("user-agent"));
     EXPECT_EQ(headers["user-agent"].GetString(), agent);
+    // The trace context too (docs/operations.md, "Traces"): a new trace
+    // per call here, an id per attempt.
+    ASSERT_TRUE(headers.HasMember("traceparent"));
+    EXPECT_TRUE(
+        trace::ParseTraceparent(headers["traceparent"].GetString()).has_value())
+        << headers["traceparent"].GetString();
     // Not signed: the signature covers content-type and host only.
     EXPECT_TRUE(request["signature_ok"].GetBool());
     EXPECT_TRUE(absl::StrContains(headers["authorization"].GetString(),

@@ -166,13 +166,21 @@ void OtlpExporter::Run() {
         queue_.pop_front();
       }
     }
-    Send(curl, batch);
+    if (!Send(curl, batch)) {
+      // Stopping with the collector failing: the rest would fail too, one
+      // timeout each, and hold up the gateway's exit.
+      absl::MutexLock lock(&mu_);
+      if (stopping_) {
+        dropped_.fetch_add(queue_.size(), std::memory_order_relaxed);
+        queue_.clear();
+      }
+    }
     batch.clear();
   }
   if (curl != nullptr) curl_easy_cleanup(curl);
 }
 
-void OtlpExporter::Send(void* curl, const std::vector<Span>& batch) {
+bool OtlpExporter::Send(void* curl, const std::vector<Span>& batch) {
   const std::string body = EncodeExportRequest(batch, options_);
   std::string answer;
   long status = 0;
@@ -200,7 +208,7 @@ void OtlpExporter::Send(void* curl, const std::vector<Span>& batch) {
     // Not retried: the queue behind it keeps filling, and spans are a
     // best-effort record (docs/operations.md, "Traces").
     dropped_.fetch_add(batch.size(), std::memory_order_relaxed);
-    return;
+    return false;
   }
   // A partial success names how many spans the collector rejected.
   uint64_t rejected = 0;
@@ -212,6 +220,7 @@ void OtlpExporter::Send(void* curl, const std::vector<Span>& batch) {
   }
   dropped_.fetch_add(rejected, std::memory_order_relaxed);
   exported_.fetch_add(batch.size() - rejected, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace envelope::trace

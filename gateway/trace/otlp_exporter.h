@@ -78,7 +78,8 @@ std::string EncodeExportRequest(const std::vector<Span>& spans,
                                 const OtlpOptions& options);
 
 // Starts the export thread at construction; the destructor sends what is
-// queued (each request bounded by `timeout`) and stops it.
+// queued (each request bounded by `timeout`; after a failed one the rest is
+// dropped) and stops it.
 //
 // Example:
 //
@@ -108,7 +109,8 @@ class OtlpExporter {
   explicit OtlpExporter(OtlpOptions options);
   void Run();
   // Sends one batch; the spans the collector did not take count as dropped.
-  void Send(void* curl, const std::vector<Span>& batch);
+  // False when the request failed.
+  bool Send(void* curl, const std::vector<Span>& batch);
   bool BatchReady() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const OtlpOptions options_;

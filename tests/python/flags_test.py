@@ -206,10 +206,18 @@ class GatewayErrorTest(unittest.TestCase):
 
     def test_cannot_read_without_permission_says_so(self):
         locked = write("locked.yaml", "signing: none\n", mode=0o000)
-        as_other = {}
+        binary, as_other = GATEWAY_BIN, {}
         if os.geteuid() == 0:  # root reads anything: ask as nobody
             as_other = {"user": 65534, "group": 65534, "extra_groups": []}
-        r = run([GATEWAY_BIN, "--check-config", locked], **as_other)
+            # From where nobody may run it: Bazel's runfiles and temporary
+            # folders are under root's home, which nobody cannot enter.
+            bindir = tempfile.mkdtemp(prefix="flags-test-bin-", dir="/tmp")
+            self.addCleanup(shutil.rmtree, bindir, True)
+            os.chmod(bindir, 0o755)
+            binary = os.path.join(bindir, "envelope-gateway")
+            shutil.copy(GATEWAY_BIN, binary)
+            os.chmod(binary, 0o755)
+        r = run([binary, "--check-config", locked], **as_other)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertEqual(r.stderr, "envelope-gateway: config %s: cannot read: "
                          "Permission denied\n" % locked)

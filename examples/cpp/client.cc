@@ -8,13 +8,13 @@
 // proto/tencentcloud/cvm/v20170312/cvm.proto and
 // proto/envelope/gateway/v1/json_api.proto, and --cpp_out on google/rpc's
 // status.proto and error_details.proto (examples/CMakeLists.txt).
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "envelope/gateway/v1/json_api.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
@@ -26,11 +26,23 @@ namespace {
 namespace cvm = tencentcloud::cvm::v20170312;
 
 const char* CodeName(grpc::StatusCode code) {
-  static const char* const kNames[] = {
-      "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-      "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED",
-      "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"};
+  static const char* const kNames[] = {"OK",
+                                       "CANCELLED",
+                                       "UNKNOWN",
+                                       "INVALID_ARGUMENT",
+                                       "DEADLINE_EXCEEDED",
+                                       "NOT_FOUND",
+                                       "ALREADY_EXISTS",
+                                       "PERMISSION_DENIED",
+                                       "RESOURCE_EXHAUSTED",
+                                       "FAILED_PRECONDITION",
+                                       "ABORTED",
+                                       "OUT_OF_RANGE",
+                                       "UNIMPLEMENTED",
+                                       "INTERNAL",
+                                       "UNAVAILABLE",
+                                       "DATA_LOSS",
+                                       "UNAUTHENTICATED"};
   return code >= 0 && code <= 16 ? kNames[code] : "?";
 }
 
@@ -53,20 +65,22 @@ void Explain(const char* call, const grpc::Status& s) {
                 CodeName(s.error_code()), s.error_message().c_str());
     return;
   }
-  std::printf("%s failed: code %d (%s), reason %s\n", call, code, CodeName(s.error_code()),
-              info.reason().c_str());
+  std::printf("%s failed: code %d (%s), reason %s\n", call, code,
+              CodeName(s.error_code()), info.reason().c_str());
   const auto& meta = info.metadata();
   auto get = [&meta](const char* key) {
     auto it = meta.find(key);
     return it == meta.end() ? std::string() : it->second;
   };
   if (info.reason() == "RESOURCE_NOT_FOUND_INSTANCE_NOT_EXIST") {
-    std::printf("  -> no such instance; the API's code is %s\n", get("code").c_str());
+    std::printf("  -> no such instance; the API's code is %s\n",
+                get("code").c_str());
   } else if (info.reason() == "INVALID_ACTION") {
-    std::printf("  -> %s has no action %s\n", get("service").c_str(), get("action").c_str());
+    std::printf("  -> %s has no action %s\n", get("service").c_str(),
+                get("action").c_str());
   } else {
-    std::printf("  -> not handled here (domain %s): %s\n", info.domain().c_str(),
-                s.error_message().c_str());
+    std::printf("  -> not handled here (domain %s): %s\n",
+                info.domain().c_str(), s.error_message().c_str());
   }
 }
 
@@ -77,7 +91,8 @@ void PrintRequestId(const grpc::ClientContext& ctx) {
   if (it == trailers.end()) {
     std::printf("  no request id\n");
   } else {
-    std::printf("  request id %.*s\n", static_cast<int>(it->second.size()), it->second.data());
+    std::printf("  request id %.*s\n", static_cast<int>(it->second.size()),
+                it->second.data());
   }
 }
 
@@ -90,7 +105,8 @@ void SetDeadline(grpc::ClientContext& ctx) {
 int main() {
   const char* env = std::getenv("ENVELOPE_GATEWAY_ADDRESS");
   const std::string address = env && *env ? env : "127.0.0.1:50051";
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
   auto stub = cvm::Cvm::NewStub(channel);
 
   // 1. A typed call: the answer is a DescribeZonesResponse.
@@ -98,15 +114,17 @@ int main() {
     grpc::ClientContext ctx;
     SetDeadline(ctx);
     cvm::DescribeZonesResponse zones;
-    grpc::Status s = stub->DescribeZones(&ctx, cvm::DescribeZonesRequest(), &zones);
+    grpc::Status s =
+        stub->DescribeZones(&ctx, cvm::DescribeZonesRequest(), &zones);
     if (!s.ok()) {
       Explain("DescribeZones", s);
     } else {
       std::printf("DescribeZones: total_count %llu\n",
                   static_cast<unsigned long long>(zones.total_count()));
       for (const auto& z : zones.zone_set()) {
-        std::printf("  zone %s id %s state %s name %s\n", z.zone().c_str(), z.zone_id().c_str(),
-                    z.zone_state().c_str(), z.zone_name().c_str());
+        std::printf("  zone %s id %s state %s name %s\n", z.zone().c_str(),
+                    z.zone_id().c_str(), z.zone_state().c_str(),
+                    z.zone_name().c_str());
       }
     }
     PrintRequestId(ctx);
@@ -139,7 +157,8 @@ int main() {
     req.set_action("DescribeNoSuchThing");
     req.set_params_json("{}");
     envelope::gateway::v1::CallResponse answer;
-    grpc::Status s = envelope::gateway::v1::JsonApi::NewStub(channel)->Call(&ctx, req, &answer);
+    grpc::Status s = envelope::gateway::v1::JsonApi::NewStub(channel)->Call(
+        &ctx, req, &answer);
     if (!s.ok()) {
       Explain("DescribeNoSuchThing", s);
     } else {

@@ -192,8 +192,8 @@ class CallReactor : public grpc::ServerGenericBidiReactor, public LiveCall {
     // A dispatched call ends through its dispatch, which knows how far it
     // got (service, action, attempts: docs/operations.md, "Logs"); any
     // other ends here, at once.
-    if (dispatched != nullptr) dispatched->Abort(std::move(refusal));
-    End(Refusal(code, std::string(why), reason));
+    if (dispatched != nullptr) dispatched->Abort(refusal);
+    End(std::move(refusal));
   }
 
   void OnWriteDone(bool ok) override {}

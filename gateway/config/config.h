@@ -7,7 +7,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/credentials/chain.h"
+#include "gateway/fleet_limit/fleet_limit.h"
 #include "gateway/route/dispatcher.h"
+#include "gateway/route/rate_limiter.h"
+#include "gateway/route/region_breaker.h"
 #include "gateway/trace/otlp_exporter.h"
 #include "gateway/upstream/upstream.h"
 
@@ -36,6 +39,12 @@ struct GatewayConfig {
   bool allow_plain_http_routes = false;
   UpstreamOptions upstream;
   DispatcherOptions dispatcher;
+  // Staying under the API's rate limits, and out of a failing region
+  // (docs/operations.md, "Rate limits" and "Region breaker"): the gates
+  // every upstream attempt passes, in this order.
+  RegionBreakerOptions region_breaker;
+  RateLimitOptions rate_limit;
+  FleetLimitOptions rate_limit_service;
   // Spans over OTLP/HTTP; an empty endpoint exports none
   // (docs/operations.md, "Traces").
   trace::OtlpOptions otlp;

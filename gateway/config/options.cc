@@ -79,6 +79,23 @@ std::pair<Setter, Shower> Duration(Get get) {
           }};
 }
 
+template <typename Get>
+std::pair<Setter, Shower> Fraction(Get get, double min, double max) {
+  return {[get, min, max](absl::string_view text, GatewayConfig& c) {
+            double value;
+            if (!absl::SimpleAtod(text, &value) || !(value >= min) ||
+                !(value <= max)) {
+              return Invalid(
+                  absl::StrCat("expected a number from ", min, " to ", max));
+            }
+            get(c) = value;
+            return absl::OkStatus();
+          },
+          [get](const GatewayConfig& c) {
+            return absl::StrCat(get(const_cast<GatewayConfig&>(c)));
+          }};
+}
+
 // A list: each occurrence appends its comma-separated items.
 template <typename Get>
 std::pair<Setter, Shower> List(Get get) {
@@ -370,6 +387,94 @@ std::vector<Option> BuildOptions() {
              return c.dispatcher.retry.non_idempotent_actions;
            }),
            /*list=*/true),
+      Make("coalesce_actions", "LIST",
+           "idempotent actions whose identical concurrent calls share one "
+           "upstream request: Action, Glob*, service:Action, service:Glob*",
+           List([](GatewayConfig & c) -> auto& {
+             return c.dispatcher.coalesced_actions;
+           }),
+           /*list=*/true),
+      Make("rate_limit_default", "RATE",
+           "requests per second each action may send at most (adapting "
+           "below it when the API says RequestLimitExceeded); 0: not paced",
+           Fraction(
+               [](GatewayConfig & c) -> auto& {
+                 return c.rate_limit.default_per_second;
+               },
+               0, 1e6)),
+      Make("rate_limit", "ACTION=RATE",
+           "an action's own rate: Action=RATE, Glob*=RATE, service:Action=RATE "
+           "(the most specific wins; repeatable)",
+           List([](GatewayConfig & c) -> auto& { return c.rate_limit.rules; }),
+           /*list=*/true),
+      Make("rate_limit_burst", "N",
+           "requests an action may send at once after a quiet spell",
+           Fraction(
+               [](GatewayConfig & c) -> auto& {
+                 return c.rate_limit.adapt.burst;
+               },
+               1, 1e6)),
+      Make("rate_limit_service", "HOST:PORT",
+           "Envoy rate limit service (envoy.service.ratelimit.v3) asked before "
+           "each upstream attempt; empty: none",
+           Text([](GatewayConfig & c) -> auto& {
+             return c.rate_limit_service.address;
+           })),
+      Make("rate_limit_service_domain", "DOMAIN",
+           "the domain of the rate limit service's requests",
+           Text([](GatewayConfig & c) -> auto& {
+             return c.rate_limit_service.domain;
+           })),
+      Make("rate_limit_service_account", "NAME",
+           "the account descriptor's value; empty: the SecretId signing",
+           Text([](GatewayConfig & c) -> auto& {
+             return c.rate_limit_service.account;
+           })),
+      Make("rate_limit_service_timeout", "DURATION",
+           "bound of one question to the rate limit service",
+           Duration([](GatewayConfig & c) -> auto& {
+             return c.rate_limit_service.timeout;
+           })),
+      Make("rate_limit_service_deny_when_unavailable", "BOOL",
+           "refuse attempts (UNAVAILABLE) while the rate limit service cannot "
+           "answer; false: let them go",
+           Bool([](GatewayConfig & c) -> auto& {
+             return c.rate_limit_service.deny_when_unavailable;
+           })),
+      Make("region_breaker", "BOOL",
+           "stop sending to a region whose endpoint keeps failing (transport "
+           "faults, 5xx)",
+           Bool([](GatewayConfig & c) -> auto& {
+             return c.region_breaker.enabled;
+           })),
+      Make("region_breaker_window", "DURATION",
+           "how far back the breaker counts failures", Duration([
+           ](GatewayConfig & c) -> auto& { return c.region_breaker.window; })),
+      Make("region_breaker_min_failures", "N",
+           "failures in the window before the breaker may open",
+           Number<int>(
+               [](GatewayConfig & c) -> auto& {
+                 return c.region_breaker.min_failures;
+               },
+               1)),
+      Make("region_breaker_failure_ratio", "RATIO",
+           "share of failed attempts in the window that opens the breaker",
+           Fraction(
+               [](GatewayConfig & c) -> auto& {
+                 return c.region_breaker.failure_ratio;
+               },
+               0, 1)),
+      Make("region_breaker_open_for", "DURATION",
+           "how long the breaker stays open before trying the region again",
+           Duration([](GatewayConfig & c) -> auto& {
+             return c.region_breaker.open_for;
+           })),
+      Make("region_breaker_backup_endpoint", "URL",
+           "endpoint (template) attempts go to while the breaker is open; "
+           "empty: they fail fast",
+           Text([](GatewayConfig & c) -> auto& {
+             return c.region_breaker.backup_endpoint;
+           })),
       Make("ca_file", "FILE",
            "CA bundle (PEM) to verify upstream servers; empty: the system's",
            Text([](GatewayConfig & c) -> auto& {

@@ -39,6 +39,12 @@ inline constexpr absl::string_view kDraining = "DRAINING";
 inline constexpr absl::string_view kOverloaded = "OVERLOADED";
 inline constexpr absl::string_view kNoCredentials = "NO_CREDENTIALS";
 inline constexpr absl::string_view kInternal = "INTERNAL";
+// Staying under the API's rate limits (docs/operations.md, "Rate limits").
+inline constexpr absl::string_view kLocalRateLimit = "LOCAL_RATE_LIMIT";
+inline constexpr absl::string_view kFleetRateLimit = "FLEET_RATE_LIMIT";
+inline constexpr absl::string_view kRateLimitServiceUnavailable =
+    "RATE_LIMIT_SERVICE_UNAVAILABLE";
+inline constexpr absl::string_view kRegionBreakerOpen = "REGION_BREAKER_OPEN";
 // The upstream.
 inline constexpr absl::string_view kUpstreamUnreachable =
     "UPSTREAM_UNREACHABLE";

@@ -119,6 +119,48 @@ absl::string_view GoCodeName(absl::StatusCode code) {
   }
 }
 
+namespace {
+
+// One series per paced (service, action): at most RateLimitOptions::
+// max_buckets of each.
+void AddRateLimitFamilies(const std::vector<RateLimitSample>& samples,
+                          std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  prometheus::MetricFamily rate{
+      .name = "envelope_gateway_rate_limit_requests_per_second",
+      .help =
+          "The rate an action is paced at now: its configured ceiling, "
+          "lower after RequestLimitExceeded",
+      .type = MetricType::Gauge};
+  prometheus::MetricFamily tokens{
+      .name = "envelope_gateway_rate_limit_tokens",
+      .help = "Requests an action could send now without waiting",
+      .type = MetricType::Gauge};
+  prometheus::MetricFamily waits{
+      .name = "envelope_gateway_rate_limit_waits_total",
+      .help = "Upstream attempts that waited for their rate limit slot",
+      .type = MetricType::Counter};
+  prometheus::MetricFamily refusals{
+      .name = "envelope_gateway_rate_limit_refusals_total",
+      .help =
+          "Calls ended with LOCAL_RATE_LIMIT: their slot lay past their "
+          "deadline",
+      .type = MetricType::Counter};
+  for (const RateLimitSample& sample : samples) {
+    const std::vector<std::pair<std::string, std::string>> labels = {
+        {"service", sample.service}, {"action", sample.action}};
+    metrics::AddValue(rate, labels, sample.rate_per_second);
+    metrics::AddValue(tokens, labels, sample.tokens);
+    metrics::AddValue(waits, labels, static_cast<double>(sample.waits));
+    metrics::AddValue(refusals, labels, static_cast<double>(sample.refusals));
+  }
+  for (auto* family : {&rate, &tokens, &waits, &refusals}) {
+    out.push_back(std::move(*family));
+  }
+}
+
+}  // namespace
+
 GatewayMetrics::GatewayMetrics(Sources sources)
     : sources_(std::move(sources)),
       grpc_services_(kMaxGrpcServices),
@@ -231,6 +273,7 @@ absl::Status GatewayMetrics::Register(absl::string_view version) {
           "or rejected them",
           MetricType::Counter, static_cast<double>(dropped)));
     }
+    if (sources_.rate_limits) AddRateLimitFamilies(sources_.rate_limits(), out);
     if (sources_.credentials != nullptr) {
       // Get() does no I/O (credentials.h). Keys that never expire, or no
       // usable credentials, show no sample: there is no time to alert on.

@@ -11,6 +11,7 @@
 #include "gateway/front/server.h"
 #include "gateway/metrics/exposition.h"
 #include "gateway/metrics/series.h"
+#include "gateway/route/rate_limiter.h"
 #include "gateway/upstream/http_client.h"
 #include "prometheus/registry.h"
 
@@ -32,6 +33,9 @@ class GatewayMetrics {
     // Spans exported and dropped (docs/operations.md, "Traces"); unset: no
     // spans are exported and neither is shown.
     std::function<std::pair<uint64_t, uint64_t>()> spans;
+    // The local rate limiter's buckets (docs/operations.md, "Rate limits");
+    // unset: none shown.
+    std::function<std::vector<RateLimitSample>()> rate_limits;
   };
   static absl::StatusOr<std::unique_ptr<GatewayMetrics>> Create(
       absl::string_view version, Sources sources);

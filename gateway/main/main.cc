@@ -21,6 +21,7 @@
 #include "gateway/main/gateway_metrics.h"
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/dispatcher.h"
+#include "gateway/route/rate_limiter.h"
 #include "gateway/route/router.h"
 #include "gateway/upstream/upstream.h"
 #include "gateway/version/version.h"
@@ -244,7 +245,17 @@ int Run(GatewayConfig config) {
     config.upstream.credentials = LoadCredentials(config, log);
   }
   auto upstream = std::make_unique<Upstream>(config.upstream);
-  Dispatcher dispatcher(router->get(), upstream.get(), config.dispatcher);
+  // The gates every upstream attempt passes, in order (docs/operations.md,
+  // "Rate limits").
+  std::vector<AttemptGate*> gates;
+  absl::StatusOr<std::unique_ptr<LocalRateLimit>> rate_limit =
+      LocalRateLimit::Create(config.rate_limit);
+  if (!rate_limit.ok()) {
+    ConfigError(absl::StrCat("rate_limit: ", rate_limit.status().message()));
+  }
+  gates.push_back(rate_limit->get());
+  Dispatcher dispatcher(router->get(), upstream.get(), config.dispatcher,
+                        gates);
   std::unique_ptr<trace::OtlpExporter> span_exporter;
   if (!config.otlp.endpoint.empty()) {
     config.otlp.service_version = kVersion;
@@ -280,7 +291,10 @@ int Run(GatewayConfig config) {
                                           span_exporter->stats();
                                       return std::make_pair(stats.exported,
                                                             stats.dropped);
-                                    }});
+                                    },
+                     .rate_limits = [&rate_limit] {
+                       return (*rate_limit)->Samples();
+                     }});
   if (!metrics.ok()) ConfigError(metrics.status().message());
   Observer observer(config.access_log, metrics->get(), span_exporter.get());
 

@@ -10,8 +10,9 @@
 
 namespace envelope::metrics {
 
-prometheus::MetricFamily OneValue(std::string name, std::string help,
-                                  prometheus::MetricType type, double value) {
+namespace {
+
+prometheus::ClientMetric Value(prometheus::MetricType type, double value) {
   prometheus::ClientMetric metric;
   switch (type) {
     case prometheus::MetricType::Counter:
@@ -24,10 +25,27 @@ prometheus::MetricFamily OneValue(std::string name, std::string help,
       metric.untyped.value = value;
       break;
   }
+  return metric;
+}
+
+}  // namespace
+
+prometheus::MetricFamily OneValue(std::string name, std::string help,
+                                  prometheus::MetricType type, double value) {
   return prometheus::MetricFamily{.name = std::move(name),
                                   .help = std::move(help),
                                   .type = type,
-                                  .metric = {std::move(metric)}};
+                                  .metric = {Value(type, value)}};
+}
+
+void AddValue(prometheus::MetricFamily& family,
+              std::vector<std::pair<std::string, std::string>> labels,
+              double value) {
+  prometheus::ClientMetric metric = Value(family.type, value);
+  for (auto& [name, label_value] : labels) {
+    metric.label.push_back({std::move(name), std::move(label_value)});
+  }
+  family.metric.push_back(std::move(metric));
 }
 
 absl::StatusOr<std::string> Render(

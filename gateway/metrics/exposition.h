@@ -37,6 +37,17 @@ class CallbackCollectable final : public prometheus::Collectable {
 prometheus::MetricFamily OneValue(std::string name, std::string help,
                                   prometheus::MetricType type, double value);
 
+// Adds a series with `labels` to `family` (of a counter or gauge type).
+//
+// Example:
+//
+//   prometheus::MetricFamily family{.name = "x", .help = "...",
+//                                   .type = prometheus::MetricType::Gauge};
+//   AddValue(family, {{"service", "cvm"}}, 20);
+void AddValue(prometheus::MetricFamily& family,
+              std::vector<std::pair<std::string, std::string>> labels,
+              double value);
+
 // Every family of `sources` in the text exposition format 0.0.4, families
 // sorted by name and series by label values (prometheus-cpp keeps neither
 // order; sorted, two scrapes diff cleanly). INTERNAL if prometheus-cpp

@@ -143,8 +143,36 @@ void CallAttempts::Abort(CallStatus status) {
   if (transfer != 0) setup_.upstream->Cancel(transfer);
 }
 
-void CallAttempts::Attempt() {
+void CallAttempts::Attempt(size_t index) {
   if (aborted()) return;  // ended by the Abort
+  if (setup_.gates == nullptr || index == setup_.gates->size()) {
+    Send();
+    return;
+  }
+  auto self = shared_from_this();
+  (*setup_.gates)[index]->Admit(setup_.api, [self, index](GateVerdict verdict) {
+    self->OnVerdict(index, std::move(verdict));
+  });
+}
+
+void CallAttempts::OnVerdict(size_t index, GateVerdict verdict) {
+  if (!verdict.admitted()) {
+    GrpcResult result;
+    static_cast<CallStatus&>(result) = std::move(verdict.refusal);
+    result.retry_after = verdict.retry_after;
+    End(std::move(result));
+    return;
+  }
+  if (verdict.wait <= absl::ZeroDuration()) {
+    Attempt(index + 1);
+    return;
+  }
+  auto self = shared_from_this();
+  setup_.upstream->RunAfter(verdict.wait,
+                            [self, index] { self->Attempt(index + 1); });
+}
+
+void CallAttempts::Send() {
   attempts_.fetch_add(1, std::memory_order_relaxed);
   // Each attempt is a span of its own, the parent the upstream sees in its
   // traceparent (docs/operations.md, "Traces"). Attempts run one at a time:
@@ -180,6 +208,25 @@ void CallAttempts::Attempt() {
   if (aborted_ && id != 0) setup_.upstream->Cancel(id);
 }
 
+void CallAttempts::TellGates(const HttpResponse& response, AttemptFault fault,
+                             const GrpcResult& result) {
+  if (setup_.gates == nullptr || setup_.gates->empty()) return;
+  // Cut short by the call's own end, or never sent: says nothing of the API.
+  if (response.fault == TransportFault::kCancelled ||
+      response.fault == TransportFault::kStopping ||
+      response.fault == TransportFault::kNoCredentials ||
+      response.fault == TransportFault::kNoRegion ||
+      response.fault == TransportFault::kNoResources) {
+    return;
+  }
+  const AttemptAnswer answer{.at = absl::Now(),
+                             .fault = fault,
+                             .transport = response.fault,
+                             .http_status = response.status,
+                             .rate_limited = IsRateLimited(result.error_code)};
+  for (AttemptGate* gate : *setup_.gates) gate->OnAnswer(setup_.api, answer);
+}
+
 bool CallAttempts::aborted() {
   absl::MutexLock lock(&mu_);
   return aborted_;
@@ -204,7 +251,9 @@ void CallAttempts::OnAnswer(HttpResponse response) {
   GrpcResult result =
       ResultFromAnswer(*setup_.route, setup_.context, *setup_.table, response);
   if (setup_.record_attempts) RecordAnswer(response, result);
-  if (RetryLater(ClassifyAttempt(response, result))) return;
+  const AttemptFault fault = ClassifyAttempt(response, result);
+  TellGates(response, fault, result);
+  if (RetryLater(fault)) return;
   End(std::move(result));
 }
 

@@ -8,6 +8,7 @@
 #include "absl/synchronization/mutex.h"
 #include "gateway/envelope/details.h"
 #include "gateway/envelope/status_table.h"
+#include "gateway/route/attempt_gate.h"
 #include "gateway/route/dispatcher.h"
 #include "gateway/route/retry_policy.h"
 #include "gateway/route/work_queue.h"
@@ -15,9 +16,10 @@
 
 namespace envelope {
 
-// The upstream side of one gRPC call: sends it, sends it again when the
-// retry policy allows and the deadline leaves room, stops when aborted, and
-// ends with exactly one GrpcResult, which says how far the call got
+// The upstream side of one gRPC call: passes each attempt through the gates
+// (attempt_gate.h), sends it, sends it again when the retry policy allows
+// and the deadline leaves room, stops when aborted, and ends with exactly
+// one GrpcResult, which says how far the call got
 // (attempts, the last HTTP status and host, retries by reason) however it
 // ended.
 class CallAttempts : public DispatchedCall,
@@ -30,6 +32,8 @@ class CallAttempts : public DispatchedCall,
     const StatusTable* table = nullptr;
     const RetryPolicy* policy = nullptr;
     UpstreamSender* upstream = nullptr;
+    // Asked in order before each attempt; each hears its answer.
+    const std::vector<AttemptGate*>* gates = nullptr;
     // Where large answers are handled; null: where they arrive.
     WorkQueue* completions = nullptr;
     bool may_send_twice = false;
@@ -47,7 +51,13 @@ class CallAttempts : public DispatchedCall,
  private:
   explicit CallAttempts(Setup setup) : setup_(std::move(setup)) {}
 
-  void Attempt();
+  // Asks gate `index` and the ones after it, then sends.
+  void Attempt(size_t index = 0);
+  void OnVerdict(size_t index, GateVerdict verdict);
+  void Send();
+  // Tells the gates what became of the attempt.
+  void TellGates(const HttpResponse& response, AttemptFault fault,
+                 const GrpcResult& result);
   void OnAnswer(HttpResponse response);
   // Schedules the next attempt if the policy and the deadline allow.
   bool RetryLater(AttemptFault fault);

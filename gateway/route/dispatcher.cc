@@ -86,12 +86,14 @@ bool HasClientToken(absl::string_view body) {
 }  // namespace
 
 Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
-                       DispatcherOptions options)
+                       DispatcherOptions options,
+                       std::vector<AttemptGate*> gates)
     : router_(router),
       upstream_(upstream),
       options_(std::move(options)),
       retry_policy_(options_.retry),
       allow_list_(options_.allowed_actions),
+      gates_(std::move(gates)),
       completions_(options_.completion_threads) {}
 
 absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
@@ -180,6 +182,7 @@ std::shared_ptr<DispatchedCall> Dispatcher::Dispatch(GrpcCall call, Done done) {
   setup.table = &options_.status_table;
   setup.policy = &retry_policy_;
   setup.upstream = upstream_;
+  setup.gates = &gates_;
   setup.completions = &completions_;
   setup.done = std::move(done);
   return CallAttempts::Start(std::move(setup));

@@ -2,6 +2,7 @@
 #define GATEWAY_ROUTE_DISPATCHER_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/functional/any_invocable.h"
@@ -10,6 +11,7 @@
 #include "gateway/envelope/outcome.h"
 #include "gateway/envelope/status_table.h"
 #include "gateway/route/allow_list.h"
+#include "gateway/route/attempt_gate.h"
 #include "gateway/route/retry_policy.h"
 #include "gateway/route/router.h"
 #include "gateway/route/work_queue.h"
@@ -63,6 +65,10 @@ struct GrpcResult : CallStatus {
   // (libcurl's own re-sends included), or RequestLimitExceeded.
   int transport_retries = 0;
   int rate_limit_retries = 0;
+  // RetryInfo's delay when the one who refused knows it (the wait a rate
+  // limiter would have imposed); unset: the reason's own
+  // (gateway_errors.h).
+  std::optional<absl::Duration> retry_after;
   std::vector<AttemptRecord> attempt_log;  // GrpcCall::record_attempts only
 };
 
@@ -95,6 +101,10 @@ struct DispatcherOptions {
   // Allow-list: "Action", "Glob*", "service:Action" or "service:Glob*";
   // empty allows every action.
   std::vector<std::string> allowed_actions;
+  // Actions whose identical concurrent calls share one upstream request
+  // (same globs as the allow-list); only idempotent actions qualify
+  // (docs/operations.md, "Coalesced reads").
+  std::vector<std::string> coalesced_actions;
   StatusTable status_table = StatusTable::Default();
 };
 
@@ -104,8 +114,10 @@ class Dispatcher {
  public:
   using Done = absl::AnyInvocable<void(GrpcResult) &&>;
 
+  // `gates` are asked, in order, before each upstream attempt
+  // (attempt_gate.h); they must outlive the dispatcher.
   Dispatcher(const Router* router, Upstream* upstream,
-             DispatcherOptions options);
+             DispatcherOptions options, std::vector<AttemptGate*> gates = {});
 
   // `done` runs exactly once, on the caller's thread, the I/O thread or a
   // completion thread. Returns the call while its upstream work runs (null
@@ -138,6 +150,7 @@ class Dispatcher {
   DispatcherOptions options_;
   RetryPolicy retry_policy_;
   AllowList allow_list_;
+  const std::vector<AttemptGate*> gates_;
   // Last member: destroyed first, while what its tasks use still exists.
   WorkQueue completions_;
 };

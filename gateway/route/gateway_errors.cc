@@ -48,8 +48,9 @@ void AttachGatewayDetails(absl::string_view domain, GrpcResult& result) {
   }
   status.add_details()->PackFrom(info);
 
-  if (std::optional<absl::Duration> delay =
-          RetryDelayFor(reason, result.http_status)) {
+  std::optional<absl::Duration> delay = result.retry_after;
+  if (!delay.has_value()) delay = RetryDelayFor(reason, result.http_status);
+  if (delay.has_value()) {
     AddRetryInfo(*delay, status);
   }
   if (!result.request_id.empty()) {

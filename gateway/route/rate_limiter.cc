@@ -5,6 +5,7 @@
 #include "absl/algorithm/container.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/envelope/reason.h"
 #include "gateway/route/allow_list.h"
 
 namespace envelope {
@@ -114,24 +115,108 @@ double RateLimitRules::RateFor(absl::string_view service,
   return default_per_second_;
 }
 
-RateLimiters::RateLimiters(RateLimitRules rules, AdaptiveRateOptions adapt)
-    : rules_(std::move(rules)), adapt_(adapt) {}
+RateLimiters::RateLimiters(RateLimitRules rules, AdaptiveRateOptions adapt,
+                           size_t max_buckets)
+    : rules_(std::move(rules)), adapt_(adapt), max_buckets_(max_buckets) {}
+
+RateLimiters::Bucket* RateLimiters::Find(absl::string_view service,
+                                         absl::string_view action) {
+  const std::string key = absl::StrCat(service, ":", action);
+  auto it = buckets_.find(key);
+  if (it != buckets_.end()) return it->second.get();
+  if (buckets_.size() >= max_buckets_) return nullptr;
+  auto bucket = std::make_unique<Bucket>();
+  bucket->service = std::string(service);
+  bucket->action = std::string(action);
+  const double rate = rules_.RateFor(service, action);
+  if (rate > 0) {
+    AdaptiveRateOptions options = adapt_;
+    options.ceiling_per_second = rate;
+    options.floor_per_second = std::min(options.floor_per_second, rate);
+    bucket->rate = std::make_unique<AdaptiveRate>(options);
+  }
+  return buckets_.emplace(key, std::move(bucket)).first->second.get();
+}
 
 AdaptiveRate* RateLimiters::For(absl::string_view service,
                                 absl::string_view action) {
-  const std::string key = absl::StrCat(service, ":", action);
   absl::MutexLock lock(&mu_);
-  auto [it, added] = buckets_.try_emplace(key);
-  if (added) {
-    const double rate = rules_.RateFor(service, action);
-    if (rate > 0) {
-      AdaptiveRateOptions options = adapt_;
-      options.ceiling_per_second = rate;
-      options.floor_per_second = std::min(options.floor_per_second, rate);
-      it->second = std::make_unique<AdaptiveRate>(options);
-    }
+  Bucket* bucket = Find(service, action);
+  return bucket == nullptr ? nullptr : bucket->rate.get();
+}
+
+void RateLimiters::CountWait(absl::string_view service,
+                             absl::string_view action) {
+  absl::MutexLock lock(&mu_);
+  if (Bucket* bucket = Find(service, action)) ++bucket->waits;
+}
+
+void RateLimiters::CountRefusal(absl::string_view service,
+                                absl::string_view action) {
+  absl::MutexLock lock(&mu_);
+  if (Bucket* bucket = Find(service, action)) ++bucket->refusals;
+}
+
+std::vector<RateLimitSample> RateLimiters::Samples(absl::Time now) const {
+  absl::MutexLock lock(&mu_);
+  std::vector<RateLimitSample> samples;
+  samples.reserve(buckets_.size());
+  for (const auto& [key, bucket] : buckets_) {
+    if (bucket->rate == nullptr) continue;
+    samples.push_back({.service = bucket->service,
+                       .action = bucket->action,
+                       .rate_per_second = bucket->rate->rate_per_second(),
+                       .tokens = bucket->rate->tokens(now),
+                       .waits = bucket->waits,
+                       .refusals = bucket->refusals});
   }
-  return it->second.get();
+  return samples;
+}
+
+absl::StatusOr<std::unique_ptr<LocalRateLimit>> LocalRateLimit::Create(
+    const RateLimitOptions& options) {
+  absl::StatusOr<RateLimitRules> rules =
+      RateLimitRules::Parse(options.default_per_second, options.rules);
+  if (!rules.ok()) return rules.status();
+  return std::unique_ptr<LocalRateLimit>(
+      new LocalRateLimit(*std::move(rules), options));
+}
+
+void LocalRateLimit::Admit(ApiCall& call, Verdict done) {
+  AdaptiveRate* rate = limiters_.For(call.service, call.action);
+  if (rate == nullptr) {
+    std::move(done)(GateVerdict::Go());
+    return;
+  }
+  const absl::Time now = absl::Now();
+  absl::Duration wait;
+  // The attempt itself needs some of the deadline after its slot.
+  if (rate->Reserve(now, call.deadline - kMinAttemptTime, &wait).has_value()) {
+    if (wait > absl::ZeroDuration()) {
+      limiters_.CountWait(call.service, call.action);
+    }
+    std::move(done)(GateVerdict::Go(wait));
+    return;
+  }
+  limiters_.CountRefusal(call.service, call.action);
+  GateVerdict verdict;
+  verdict.refusal.code = absl::StatusCode::kResourceExhausted;
+  verdict.refusal.reason = gateway_reason::kLocalRateLimit;
+  verdict.refusal.message = absl::StrCat(
+      "the gateway paces ", call.service, ":", call.action, " at ",
+      absl::SixDigits(rate->rate_per_second()),
+      " requests/s to stay under the API's rate limit; the next free slot "
+      "is in ",
+      absl::FormatDuration(absl::Trunc(wait, absl::Milliseconds(1))),
+      ", past the call's deadline");
+  verdict.retry_after = wait;
+  std::move(done)(std::move(verdict));
+}
+
+void LocalRateLimit::OnAnswer(const ApiCall& call,
+                              const AttemptAnswer& answer) {
+  AdaptiveRate* rate = limiters_.For(call.service, call.action);
+  if (rate != nullptr) rate->OnAnswer(answer.at, answer.rate_limited);
 }
 
 }  // namespace envelope

@@ -24,6 +24,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "gateway/route/attempt_gate.h"
 
 namespace envelope {
 
@@ -102,6 +103,29 @@ class RateLimitRules {
   std::vector<Entry> entries_;  // most specific first
 };
 
+// What the local limiter is told (docs/configuration.md).
+struct RateLimitOptions {
+  // Requests per second an action may send at most, unless a rule says
+  // otherwise; 0: not paced.
+  double default_per_second = 20;
+  // RateLimitRules entries: "DescribeZones=10", "cvm:Run*=5", ...
+  std::vector<std::string> rules;
+  AdaptiveRateOptions adapt;  // its ceiling is each action's rate
+  // Buckets at most: actions called beyond it are not paced (bounds the
+  // memory a caller naming ever new actions through JsonApi can take).
+  size_t max_buckets = 1000;
+};
+
+// One bucket as the metrics show it.
+struct RateLimitSample {
+  std::string service;
+  std::string action;
+  double rate_per_second = 0;
+  double tokens = 0;
+  uint64_t waits = 0;     // attempts that waited for their slot
+  uint64_t refusals = 0;  // calls ended because their slot was too late
+};
+
 // The buckets of every (service, action) called so far, each made on first
 // use with the rules' rate. Thread-safe; the buckets live as long as this.
 //
@@ -112,16 +136,63 @@ class RateLimitRules {
 //                                                              // paced
 class RateLimiters {
  public:
-  RateLimiters(RateLimitRules rules, AdaptiveRateOptions adapt);
+  RateLimiters(RateLimitRules rules, AdaptiveRateOptions adapt,
+               size_t max_buckets = 1000);
 
   AdaptiveRate* For(absl::string_view service, absl::string_view action);
 
+  // Counts what became of a call at its bucket.
+  void CountWait(absl::string_view service, absl::string_view action);
+  void CountRefusal(absl::string_view service, absl::string_view action);
+
+  std::vector<RateLimitSample> Samples(absl::Time now) const;
+
  private:
+  struct Bucket {
+    std::string service;
+    std::string action;
+    std::unique_ptr<AdaptiveRate> rate;  // null: not paced
+    uint64_t waits = 0;
+    uint64_t refusals = 0;
+  };
+  Bucket* Find(absl::string_view service, absl::string_view action)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   const RateLimitRules rules_;
   const AdaptiveRateOptions adapt_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<AdaptiveRate>> buckets_
+  const size_t max_buckets_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Bucket>> buckets_
       ABSL_GUARDED_BY(mu_);
+};
+
+// The local limiter as an attempt gate: each attempt (retries too) takes
+// the next slot of its action's bucket and waits for it; one whose slot
+// lies beyond what its deadline allows ends at once with
+// RESOURCE_EXHAUSTED, reason LOCAL_RATE_LIMIT, and a RetryInfo of the wait
+// it would have had. The API's answers adapt the bucket's rate.
+//
+// Example:
+//
+//   absl::StatusOr<std::unique_ptr<LocalRateLimit>> limit =
+//       LocalRateLimit::Create({.default_per_second = 20});
+class LocalRateLimit : public AttemptGate {
+ public:
+  static absl::StatusOr<std::unique_ptr<LocalRateLimit>> Create(
+      const RateLimitOptions& options);
+
+  void Admit(ApiCall& call, Verdict done) override;
+  void OnAnswer(const ApiCall& call, const AttemptAnswer& answer) override;
+
+  std::vector<RateLimitSample> Samples() const {
+    return limiters_.Samples(absl::Now());
+  }
+
+ private:
+  LocalRateLimit(RateLimitRules rules, const RateLimitOptions& options)
+      : limiters_(std::move(rules), options.adapt, options.max_buckets) {}
+
+  RateLimiters limiters_;
 };
 
 }  // namespace envelope

@@ -341,6 +341,25 @@ class SignedEmulatorTest(unittest.TestCase):
         _, _, data = self.emu.call("DescribeRegions")
         self.assertNotIn("Error", json.loads(data)["Response"])
 
+    def test_rule_rate_limit_per_action(self):
+        # Three requests per second per action: a fourth within the second
+        # is refused, another action has a window of its own, and a refused
+        # request does not take a place in the window.
+        self.add_rules({"action": "*", "rate_limit": 3})
+
+        def code(action):
+            envelope = json.loads(self.emu.call(action)[2])["Response"]
+            return envelope.get("Error", {}).get("Code")
+
+        codes = [code("DescribeZones") for _ in range(5)]
+        self.assertEqual(codes[:3], [None, None, None])
+        self.assertEqual(codes[3:], ["RequestLimitExceeded"] * 2)
+        self.assertIsNone(code("DescribeRegions"))
+        records = self.emu.control("GET", "requests")[1]
+        self.assertEqual([r["error_code"] for r in records[-6:]],
+                         [None, None, None, "RequestLimitExceeded",
+                          "RequestLimitExceeded", None])
+
     def test_rule_times_expiry(self):
         self.add_rules([{"error": {"Code": "InternalError", "Message": "boom"}, "times": 2}])
         codes = []

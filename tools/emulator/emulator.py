@@ -348,6 +348,7 @@ RULE_FIELDS = {
     "delay_ms": (lambda v: _is_number(v) and 0 <= v <= 600000, "a number of milliseconds 0..600000"),
     "fault": (lambda v: v in ("reset", "close", "partial"), "\"reset\", \"close\" or \"partial\""),
     "times": (lambda v: _is_int(v) and v >= 1, "an integer >= 1"),
+    "rate_limit": (lambda v: _is_number(v) and v > 0, "a number of requests per second > 0"),
 }
 
 
@@ -444,6 +445,32 @@ class RuleBook:
             self._rules = []
 
 
+class RateWindows:
+    """The API's rate limit, as a sliding window of one second per rule and
+    (service, action): a request finding `limit` requests let through in the
+    last second is refused. Refused requests do not count."""
+
+    WINDOW = 1.0
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._windows = {}  # (rule id, service, action) -> deque of times
+
+    def admit(self, key, limit, now):
+        with self._lock:
+            window = self._windows.setdefault(key, collections.deque())
+            while window and window[0] <= now - self.WINDOW:
+                window.popleft()
+            if len(window) >= limit:
+                return False
+            window.append(now)
+            return True
+
+    def clear(self):
+        with self._lock:
+            self._windows = {}
+
+
 class RequestLog:
     """The last MAX_RECORDED_REQUESTS API requests, oldest first."""
 
@@ -511,6 +538,7 @@ class EmulatorState:
         self.quiet = quiet
         self.max_requests_per_connection = max_requests_per_connection  # 0: unlimited
         self.rules = RuleBook()
+        self.rate_windows = RateWindows()
         self.requests = RequestLog()
         self.stats = Stats()
 
@@ -738,6 +766,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def reset(self):
         self.state.rules.clear()
+        self.state.rate_windows.clear()
         self.state.requests.clear()
         self.state.stats.clear()
         self.send_json(200, {"status": "ok"})
@@ -796,6 +825,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._default_answer(body, action, service, version)
         rule_id, rule = matched
         self.state.requests.update(record, rule_id=rule_id)
+        if "rate_limit" in rule:
+            if not self.state.rate_windows.admit((rule_id, service, action), rule["rate_limit"],
+                                                 time.monotonic()):
+                return self._error(ApiError("RequestLimitExceeded"))
+            rule = {k: v for k, v in rule.items() if k != "rate_limit"}
         return self._rule_answer(rule, body, action, service, version)
 
     def _rule_answer(self, rule, body, action, service, version):

@@ -89,10 +89,11 @@ class Upstream : public UpstreamSender {
   // See HttpClient::Shutdown.
   void Shutdown() { http_.Shutdown(); }
 
- private:
-  // The URL for a call: the endpoint template with its placeholders filled.
+  // The URL for a call: the endpoint template with its placeholders filled
+  // (the region breaker keys on its host).
   absl::StatusOr<std::string> EndpointUrl(const ApiCall& call) const;
 
+ private:
   absl::StatusOr<HttpRequest> BuildRequest(const ApiCall& call) const;
 
   UpstreamOptions options_;

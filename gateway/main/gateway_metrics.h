@@ -12,6 +12,7 @@
 #include "gateway/metrics/exposition.h"
 #include "gateway/metrics/series.h"
 #include "gateway/route/rate_limiter.h"
+#include "gateway/route/region_breaker.h"
 #include "gateway/upstream/http_client.h"
 #include "prometheus/registry.h"
 
@@ -36,6 +37,9 @@ class GatewayMetrics {
     // The local rate limiter's buckets (docs/operations.md, "Rate limits");
     // unset: none shown.
     std::function<std::vector<RateLimitSample>()> rate_limits;
+    // The region breaker's endpoints (docs/operations.md, "Region
+    // breaker"); unset: none shown.
+    std::function<std::vector<RegionBreakerSample>()> region_breaker;
   };
   static absl::StatusOr<std::unique_ptr<GatewayMetrics>> Create(
       absl::string_view version, Sources sources);

@@ -77,3 +77,18 @@ add_library(otlp_protos ${OTLP_PROTO_SRCS})
 target_include_directories(otlp_protos PUBLIC ${PROTO_GEN_DIR})
 target_link_libraries(otlp_protos PUBLIC protobuf::libprotobuf)
 target_compile_options(otlp_protos PRIVATE -w)
+
+# Envoy's rate limit service protocol (third_party/envoy-data-plane-api,
+# trimmed): the fleet-wide limit's requests (gateway/fleet_limit).
+set(RLS_PROTO_DIR ${CMAKE_SOURCE_DIR}/third_party/envoy-data-plane-api)
+set(RLS_PROTO_SRCS)
+foreach(rel type/v3/ratelimit_unit config/core/v3/base
+    extensions/common/ratelimit/v3/ratelimit)
+  envelope_cc_proto(${RLS_PROTO_DIR} envoy/${rel}.proto RLS_PROTO_SRCS)
+endforeach()
+envelope_cc_proto(${RLS_PROTO_DIR} envoy/service/ratelimit/v3/rls.proto
+                  RLS_PROTO_SRCS GRPC)
+add_library(rls_protos ${RLS_PROTO_SRCS})
+target_include_directories(rls_protos PUBLIC ${PROTO_GEN_DIR})
+target_link_libraries(rls_protos PUBLIC protobuf::libprotobuf gRPC::grpc++)
+target_compile_options(rls_protos PRIVATE -w)

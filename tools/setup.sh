@@ -33,12 +33,15 @@ SANITIZER_PACKAGES=(clang-14 libclang-rt-14-dev llvm-14)
 # The test suites only: the metrics parser, HPACK's Huffman code (a raw
 # HTTP/2 caller reads gRPC's trailers), the runtime root filesystem
 # (debootstrap, ip), the HTTP/2 server, Bazel (a JDK comes with it), the
-# sanitizer build's compiler, and the Go example's toolchain (examples/go).
+# sanitizer build's compiler, the Go example's toolchain (examples/go), and
+# Redis with its Python client and YAML for the rate limit service stand-in
+# (tools/testservers/ratelimit_service.py).
 TEST_PACKAGES=(
   python3-prometheus-client python3-hpack debootstrap iproute2 nghttp2-server
   bazel-bootstrap bazel-bootstrap-source "${SANITIZER_PACKAGES[@]}"
   golang-go golang-google-grpc-dev golang-google-genproto-dev
   golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc
+  redis-server python3-redis python3-yaml
 )
 if ((sanitize)); then
   PACKAGES+=("${SANITIZER_PACKAGES[@]}")

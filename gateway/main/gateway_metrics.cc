@@ -159,49 +159,37 @@ void AddRateLimitFamilies(const std::vector<RateLimitSample>& samples,
   }
 }
 
-// One series per endpoint host the breaker tracks: at most
-// RegionBreakerOptions::max_endpoints of each (three per transition).
-void AddRegionBreakerFamilies(const std::vector<RegionBreakerSample>& samples,
-                              std::vector<prometheus::MetricFamily>& out) {
-  prometheus::MetricFamily state{
-      .name = "envelope_gateway_region_breaker_state",
+// The fleet-wide limit's questions to the rate limit service, by answer,
+// and what became of the attempts it could not answer for.
+void AddFleetLimitFamilies(const FleetLimitCounts& counts,
+                           std::vector<prometheus::MetricFamily>& out) {
+  prometheus::MetricFamily requests{
+      .name = "envelope_gateway_rate_limit_service_requests_total",
       .help =
-          "The region breaker of an endpoint: 0 closed, 1 open, "
-          "2 half-open",
-      .type = MetricType::Gauge};
-  prometheus::MetricFamily transitions{
-      .name = "envelope_gateway_region_breaker_transitions_total",
-      .help = "Times an endpoint's region breaker went to a state",
+          "Questions to the rate limit service, by answer: ok, over_limit "
+          "(the call ended with FLEET_RATE_LIMIT) or error (no answer in "
+          "time, or a failure)",
       .type = MetricType::Counter};
-  prometheus::MetricFamily rejected{
-      .name = "envelope_gateway_region_breaker_rejected_total",
-      .help = "Calls ended with REGION_BREAKER_OPEN",
-      .type = MetricType::Counter};
-  prometheus::MetricFamily backup{
-      .name = "envelope_gateway_region_breaker_backup_attempts_total",
+  metrics::AddValue(requests, {{"result", "ok"}},
+                    static_cast<double>(counts.ok));
+  metrics::AddValue(requests, {{"result", "over_limit"}},
+                    static_cast<double>(counts.over_limit));
+  metrics::AddValue(
+      requests, {{"result", "error"}},
+      static_cast<double>(counts.failed_allowed + counts.failed_denied));
+  prometheus::MetricFamily failures{
+      .name = "envelope_gateway_rate_limit_service_failures_total",
       .help =
-          "Upstream attempts sent to the backup endpoint while the "
-          "endpoint's region breaker was not closed",
+          "Attempts the rate limit service did not answer for: allowed "
+          "(sent all the same) or denied (the call ended with "
+          "RATE_LIMIT_SERVICE_UNAVAILABLE)",
       .type = MetricType::Counter};
-  for (const RegionBreakerSample& sample : samples) {
-    const std::vector<std::pair<std::string, std::string>> labels = {
-        {"endpoint", sample.endpoint}};
-    metrics::AddValue(state, labels, static_cast<double>(sample.state));
-    for (BreakerState to : {BreakerState::kClosed, BreakerState::kOpen,
-                            BreakerState::kHalfOpen}) {
-      metrics::AddValue(
-          transitions,
-          {{"endpoint", sample.endpoint},
-           {"to", std::string(BreakerStateName(to))}},
-          static_cast<double>(sample.transitions[static_cast<int>(to)]));
-    }
-    metrics::AddValue(rejected, labels, static_cast<double>(sample.rejected));
-    metrics::AddValue(backup, labels,
-                      static_cast<double>(sample.backup_attempts));
-  }
-  for (auto* family : {&state, &transitions, &rejected, &backup}) {
-    out.push_back(std::move(*family));
-  }
+  metrics::AddValue(failures, {{"outcome", "allowed"}},
+                    static_cast<double>(counts.failed_allowed));
+  metrics::AddValue(failures, {{"outcome", "denied"}},
+                    static_cast<double>(counts.failed_denied));
+  out.push_back(std::move(requests));
+  out.push_back(std::move(failures));
 }
 
 }  // namespace
@@ -319,8 +307,8 @@ absl::Status GatewayMetrics::Register(absl::string_view version) {
           MetricType::Counter, static_cast<double>(dropped)));
     }
     if (sources_.rate_limits) AddRateLimitFamilies(sources_.rate_limits(), out);
-    if (sources_.region_breaker) {
-      AddRegionBreakerFamilies(sources_.region_breaker(), out);
+    if (sources_.fleet_limit) {
+      AddFleetLimitFamilies(sources_.fleet_limit(), out);
     }
     if (sources_.credentials != nullptr) {
       // Get() does no I/O (credentials.h). Keys that never expire, or no

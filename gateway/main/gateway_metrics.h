@@ -8,11 +8,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "gateway/credentials/credentials.h"
+#include "gateway/fleet_limit/fleet_limit.h"
 #include "gateway/front/server.h"
 #include "gateway/metrics/exposition.h"
 #include "gateway/metrics/series.h"
 #include "gateway/route/rate_limiter.h"
-#include "gateway/route/region_breaker.h"
 #include "gateway/upstream/http_client.h"
 #include "prometheus/registry.h"
 
@@ -37,9 +37,9 @@ class GatewayMetrics {
     // The local rate limiter's buckets (docs/operations.md, "Rate limits");
     // unset: none shown.
     std::function<std::vector<RateLimitSample>()> rate_limits;
-    // The region breaker's endpoints (docs/operations.md, "Region
-    // breaker"); unset: none shown.
-    std::function<std::vector<RegionBreakerSample>()> region_breaker;
+    // What the fleet-wide limit did (docs/operations.md, "Fleet-wide
+    // limits"); unset: none shown.
+    std::function<FleetLimitCounts()> fleet_limit;
   };
   static absl::StatusOr<std::unique_ptr<GatewayMetrics>> Create(
       absl::string_view version, Sources sources);

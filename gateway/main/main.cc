@@ -14,6 +14,7 @@
 #include "gateway/admin/server.h"
 #include "gateway/config/config.h"
 #include "gateway/credentials/chain.h"
+#include "gateway/fleet_limit/fleet_limit.h"
 #include "gateway/front/server.h"
 #include "gateway/main/access_log.h"
 #include "gateway/main/call_spans.h"
@@ -22,7 +23,6 @@
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/dispatcher.h"
 #include "gateway/route/rate_limiter.h"
-#include "gateway/route/region_breaker.h"
 #include "gateway/route/router.h"
 #include "gateway/upstream/upstream.h"
 #include "gateway/version/version.h"
@@ -247,27 +247,31 @@ int Run(GatewayConfig config) {
   }
   auto upstream = std::make_unique<Upstream>(config.upstream);
   // The gates every upstream attempt passes, in order (docs/operations.md,
-  // "Region breaker" and "Rate limits").
+  // "Rate limits").
   std::vector<AttemptGate*> gates;
-  std::unique_ptr<RegionBreaker> region_breaker;
-  if (config.region_breaker.enabled) {
-    absl::StatusOr<std::unique_ptr<RegionBreaker>> made =
-        RegionBreaker::Create(config.region_breaker,
-                              [upstream = upstream.get()](const ApiCall& call) {
-                                return upstream->EndpointUrl(call);
-                              });
-    if (!made.ok()) {
-      ConfigError(absl::StrCat("region_breaker: ", made.status().message()));
-    }
-    region_breaker = *std::move(made);
-    gates.push_back(region_breaker.get());
-  }
   absl::StatusOr<std::unique_ptr<LocalRateLimit>> rate_limit =
       LocalRateLimit::Create(config.rate_limit);
   if (!rate_limit.ok()) {
     ConfigError(absl::StrCat("rate_limit: ", rate_limit.status().message()));
   }
   gates.push_back(rate_limit->get());
+  // After the local limiter: the fleet counts only attempts about to go
+  // (docs/operations.md, "Fleet-wide limits").
+  std::unique_ptr<FleetRateLimit> fleet_limit;
+  if (!config.rate_limit_service.address.empty()) {
+    absl::StatusOr<std::unique_ptr<FleetRateLimit>> made =
+        FleetRateLimit::Create(config.rate_limit_service,
+                               config.upstream.credentials);
+    if (!made.ok()) {
+      ConfigError(
+          absl::StrCat("rate_limit_service: ", made.status().message()));
+    }
+    fleet_limit = *std::move(made);
+    gates.push_back(fleet_limit.get());
+    log.Info(absl::StrCat("fleet-wide rate limits from ",
+                          config.rate_limit_service.address, ", domain ",
+                          config.rate_limit_service.domain));
+  }
   Dispatcher dispatcher(router->get(), upstream.get(), config.dispatcher,
                         gates);
   std::unique_ptr<trace::OtlpExporter> span_exporter;
@@ -309,12 +313,11 @@ int Run(GatewayConfig config) {
                      .rate_limits = [&rate_limit] {
                        return (*rate_limit)->Samples();
                      },
-                     .region_breaker =
-                         region_breaker == nullptr
-                             ? std::function<
-                                   std::vector<RegionBreakerSample>()>()
-                             : [&region_breaker] {
-                                 return region_breaker->Samples();
+                     .fleet_limit =
+                         fleet_limit == nullptr
+                             ? std::function<FleetLimitCounts()>()
+                             : [&fleet_limit] {
+                                 return fleet_limit->counts();
                                }});
   if (!metrics.ok()) ConfigError(metrics.status().message());
   Observer observer(config.access_log, metrics->get(), span_exporter.get());
@@ -403,6 +406,13 @@ int CheckConfig(const GatewayConfig& config) {
         MakeCredentialChain(config.credentials);
     if (!chain.ok()) {
       ConfigError(absl::StrCat("credentials: ", chain.status().message()));
+    }
+  }
+  if (!config.rate_limit_service.address.empty()) {
+    absl::Status valid =
+        ValidateRateLimitServiceAddress(config.rate_limit_service.address);
+    if (!valid.ok()) {
+      ConfigError(absl::StrCat("rate_limit_service: ", valid.message()));
     }
   }
   std::cout << "envelope-gateway: config OK" << std::endl;

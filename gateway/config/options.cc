@@ -469,6 +469,14 @@ std::vector<Option> BuildOptions() {
            Duration([](GatewayConfig & c) -> auto& {
              return c.region_breaker.open_for;
            })),
+      Make("region_breaker_half_open_probes", "N",
+           "attempts let through at once when the open time is up; all must "
+           "succeed for the breaker to close",
+           Number<int>(
+               [](GatewayConfig & c) -> auto& {
+                 return c.region_breaker.half_open_probes;
+               },
+               1)),
       Make("region_breaker_backup_endpoint", "URL",
            "endpoint (template) attempts go to while the breaker is open; "
            "empty: they fail fast",

@@ -159,6 +159,51 @@ void AddRateLimitFamilies(const std::vector<RateLimitSample>& samples,
   }
 }
 
+// One series per endpoint host the breaker tracks: at most
+// RegionBreakerOptions::max_endpoints of each (three per transition).
+void AddRegionBreakerFamilies(const std::vector<RegionBreakerSample>& samples,
+                              std::vector<prometheus::MetricFamily>& out) {
+  prometheus::MetricFamily state{
+      .name = "envelope_gateway_region_breaker_state",
+      .help =
+          "The region breaker of an endpoint: 0 closed, 1 open, "
+          "2 half-open",
+      .type = MetricType::Gauge};
+  prometheus::MetricFamily transitions{
+      .name = "envelope_gateway_region_breaker_transitions_total",
+      .help = "Times an endpoint's region breaker went to a state",
+      .type = MetricType::Counter};
+  prometheus::MetricFamily rejected{
+      .name = "envelope_gateway_region_breaker_rejected_total",
+      .help = "Calls ended with REGION_BREAKER_OPEN",
+      .type = MetricType::Counter};
+  prometheus::MetricFamily backup{
+      .name = "envelope_gateway_region_breaker_backup_attempts_total",
+      .help =
+          "Upstream attempts sent to the backup endpoint while the "
+          "endpoint's region breaker was not closed",
+      .type = MetricType::Counter};
+  for (const RegionBreakerSample& sample : samples) {
+    const std::vector<std::pair<std::string, std::string>> labels = {
+        {"endpoint", sample.endpoint}};
+    metrics::AddValue(state, labels, static_cast<double>(sample.state));
+    for (BreakerState to : {BreakerState::kClosed, BreakerState::kOpen,
+                            BreakerState::kHalfOpen}) {
+      metrics::AddValue(
+          transitions,
+          {{"endpoint", sample.endpoint},
+           {"to", std::string(BreakerStateName(to))}},
+          static_cast<double>(sample.transitions[static_cast<int>(to)]));
+    }
+    metrics::AddValue(rejected, labels, static_cast<double>(sample.rejected));
+    metrics::AddValue(backup, labels,
+                      static_cast<double>(sample.backup_attempts));
+  }
+  for (auto* family : {&state, &transitions, &rejected, &backup}) {
+    out.push_back(std::move(*family));
+  }
+}
+
 // The fleet-wide limit's questions to the rate limit service, by answer,
 // and what became of the attempts it could not answer for.
 void AddFleetLimitFamilies(const FleetLimitCounts& counts,
@@ -309,6 +354,9 @@ absl::Status GatewayMetrics::Register(absl::string_view version) {
     if (sources_.rate_limits) AddRateLimitFamilies(sources_.rate_limits(), out);
     if (sources_.fleet_limit) {
       AddFleetLimitFamilies(sources_.fleet_limit(), out);
+    }
+    if (sources_.region_breaker) {
+      AddRegionBreakerFamilies(sources_.region_breaker(), out);
     }
     if (sources_.credentials != nullptr) {
       // Get() does no I/O (credentials.h). Keys that never expire, or no

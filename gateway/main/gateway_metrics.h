@@ -13,6 +13,7 @@
 #include "gateway/metrics/exposition.h"
 #include "gateway/metrics/series.h"
 #include "gateway/route/rate_limiter.h"
+#include "gateway/route/region_breaker.h"
 #include "gateway/upstream/http_client.h"
 #include "prometheus/registry.h"
 
@@ -37,6 +38,9 @@ class GatewayMetrics {
     // The local rate limiter's buckets (docs/operations.md, "Rate limits");
     // unset: none shown.
     std::function<std::vector<RateLimitSample>()> rate_limits;
+    // The region breaker's endpoints (docs/operations.md, "Region
+    // breaker"); unset: none shown.
+    std::function<std::vector<RegionBreakerSample>()> region_breaker;
     // What the fleet-wide limit did (docs/operations.md, "Fleet-wide
     // limits"); unset: none shown.
     std::function<FleetLimitCounts()> fleet_limit;

@@ -23,6 +23,7 @@
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/dispatcher.h"
 #include "gateway/route/rate_limiter.h"
+#include "gateway/route/region_breaker.h"
 #include "gateway/route/router.h"
 #include "gateway/upstream/upstream.h"
 #include "gateway/version/version.h"
@@ -247,8 +248,21 @@ int Run(GatewayConfig config) {
   }
   auto upstream = std::make_unique<Upstream>(config.upstream);
   // The gates every upstream attempt passes, in order (docs/operations.md,
-  // "Rate limits").
+  // "Region breaker" and "Rate limits").
   std::vector<AttemptGate*> gates;
+  std::unique_ptr<RegionBreaker> region_breaker;
+  if (config.region_breaker.enabled) {
+    absl::StatusOr<std::unique_ptr<RegionBreaker>> made =
+        RegionBreaker::Create(config.region_breaker,
+                              [upstream = upstream.get()](const ApiCall& call) {
+                                return upstream->EndpointUrl(call);
+                              });
+    if (!made.ok()) {
+      ConfigError(absl::StrCat("region_breaker: ", made.status().message()));
+    }
+    region_breaker = *std::move(made);
+    gates.push_back(region_breaker.get());
+  }
   absl::StatusOr<std::unique_ptr<LocalRateLimit>> rate_limit =
       LocalRateLimit::Create(config.rate_limit);
   if (!rate_limit.ok()) {
@@ -313,6 +327,13 @@ int Run(GatewayConfig config) {
                      .rate_limits = [&rate_limit] {
                        return (*rate_limit)->Samples();
                      },
+                     .region_breaker =
+                         region_breaker == nullptr
+                             ? std::function<
+                                   std::vector<RegionBreakerSample>()>()
+                             : [&region_breaker] {
+                                 return region_breaker->Samples();
+                               },
                      .fleet_limit =
                          fleet_limit == nullptr
                              ? std::function<FleetLimitCounts()>()

@@ -135,6 +135,7 @@ class CallAttemptsTest : public ::testing::Test {
     setup.table = &table_;
     setup.policy = &policy_;
     setup.upstream = &sender_;
+    setup.gates = &gates_;
     setup.may_send_twice = may_send_twice;
     setup.done = [this](GrpcResult result) {
       ++ended_;
@@ -148,9 +149,106 @@ class CallAttemptsTest : public ::testing::Test {
   StatusTable table_ = StatusTable::Default();
   RetryPolicy policy_{RetryOptions{}};
   StandInSender sender_;
+  std::vector<AttemptGate*> gates_;
   int ended_ = 0;
   std::optional<GrpcResult> result_;
 };
+
+// A gate that answers each Admit with the next scripted verdict (or holds it
+// when none is scripted), and records what it is told.
+class ScriptedGate : public AttemptGate {
+ public:
+  void Admit(ApiCall& call, Verdict done) override {
+    ++admitted_;
+    if (script_.empty()) {
+      held_ = std::move(done);
+      return;
+    }
+    GateVerdict verdict = std::move(script_.front());
+    script_.erase(script_.begin());
+    std::move(done)(std::move(verdict));
+  }
+  void OnAnswer(const ApiCall& call, const AttemptAnswer& answer) override {
+    answers_.push_back(answer);
+  }
+
+  std::vector<GateVerdict> script_;
+  std::optional<Verdict> held_;
+  int admitted_ = 0;
+  std::vector<AttemptAnswer> answers_;
+};
+
+GateVerdict Refusal() {
+  GateVerdict verdict;
+  verdict.refusal.code = absl::StatusCode::kResourceExhausted;
+  verdict.refusal.reason = gateway_reason::kLocalRateLimit;
+  verdict.refusal.message = "paced";
+  verdict.retry_after = absl::Seconds(3);
+  return verdict;
+}
+
+TEST_F(CallAttemptsTest,
+       EveryAttemptPassesTheGatesInOrderAndTheyHearTheAnswer) {
+  ScriptedGate first, second;
+  first.script_ = {GateVerdict::Go(), GateVerdict::Go()};
+  second.script_ = {GateVerdict::Go(absl::Milliseconds(250)),
+                    GateVerdict::Go()};
+  gates_ = {&first, &second};
+  Start();
+  // The second gate asked to wait: nothing is sent before its timer.
+  EXPECT_EQ(first.admitted_, 1);
+  EXPECT_EQ(second.admitted_, 1);
+  ASSERT_EQ(sender_.delays().size(), 1u);
+  EXPECT_EQ(sender_.delays()[0], absl::Milliseconds(250));
+  EXPECT_EQ(sender_.sent(), 0);
+  sender_.FireTimers();
+  EXPECT_EQ(sender_.sent(), 1);
+  // A rate-limited answer is retried: the retry passes both gates again.
+  sender_.AnswerLast(RateLimited());
+  ASSERT_EQ(first.answers_.size(), 1u);
+  EXPECT_TRUE(first.answers_[0].rate_limited);
+  EXPECT_EQ(first.answers_[0].fault, AttemptFault::kRateLimited);
+  EXPECT_EQ(first.answers_[0].http_status, 200);
+  ASSERT_EQ(second.answers_.size(), 1u);
+  sender_.FireTimers();  // the rate-limit backoff
+  EXPECT_EQ(first.admitted_, 2);
+  EXPECT_EQ(second.admitted_, 2);
+  EXPECT_EQ(sender_.sent(), 2);
+  sender_.AnswerLast(Ok());
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kOk);
+  EXPECT_EQ(result_->attempts, 2);
+  ASSERT_EQ(first.answers_.size(), 2u);
+  EXPECT_FALSE(first.answers_[1].rate_limited);
+}
+
+TEST_F(CallAttemptsTest, AGatesRefusalEndsTheCallWithoutSending) {
+  ScriptedGate gate;
+  gate.script_ = {Refusal()};
+  gates_ = {&gate};
+  Start();
+  EXPECT_EQ(sender_.sent(), 0);
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(result_->reason, gateway_reason::kLocalRateLimit);
+  EXPECT_EQ(result_->attempts, 0);
+  EXPECT_EQ(result_->retry_after, absl::Seconds(3));
+  EXPECT_EQ(result_->action, "DescribeInstancesStatus");
+  EXPECT_TRUE(gate.answers_.empty());
+}
+
+TEST_F(CallAttemptsTest, AnAbortWhileAGateDecidesSendsNothingAfterIt) {
+  ScriptedGate gate;  // holds its verdict
+  gates_ = {&gate};
+  auto call = Start();
+  ASSERT_TRUE(gate.held_.has_value());
+  call->Abort(DeadlinePassed());
+  ASSERT_EQ(ended_, 1);
+  EXPECT_EQ(result_->code, absl::StatusCode::kDeadlineExceeded);
+  std::move (*gate.held_)(GateVerdict::Go());  // the verdict comes late
+  EXPECT_EQ(sender_.sent(), 0);
+  EXPECT_EQ(ended_, 1);
+}
 
 TEST_F(CallAttemptsTest, AnAnswerEndsTheCallOnce) {
   auto call = Start();

@@ -4,6 +4,7 @@
 // again; the rules' precedence.
 #include "gateway/route/rate_limiter.h"
 
+#include "gateway/envelope/reason.h"
 #include "gtest/gtest.h"
 
 namespace envelope {
@@ -123,6 +124,99 @@ TEST(RateLimitersTest, OneBucketPerActionAndNoneWhereNotPaced) {
   EXPECT_DOUBLE_EQ(zones->rate_per_second(), 5);
   EXPECT_EQ(limiters.For("vpc", "RunInstances"), nullptr);
   EXPECT_DOUBLE_EQ(limiters.For("vpc", "DescribeVpcs")->rate_per_second(), 20);
+}
+
+TEST(RateLimitersTest, BucketsBeyondTheCapAreNotPacedAndSamplesShowThePaced) {
+  auto rules = RateLimitRules::Parse(20, {"DescribeRegions=0"});
+  ASSERT_TRUE(rules.ok());
+  RateLimiters limiters(*std::move(rules), {}, /*max_buckets=*/2);
+  ASSERT_NE(limiters.For("cvm", "DescribeZones"), nullptr);
+  EXPECT_EQ(limiters.For("cvm", "DescribeRegions"), nullptr);  // =0
+  EXPECT_EQ(limiters.For("cvm", "DescribeImages"), nullptr);   // over the cap
+  limiters.CountWait("cvm", "DescribeZones");
+  limiters.CountRefusal("cvm", "DescribeZones");
+  limiters.CountRefusal("cvm", "DescribeZones");
+  std::vector<RateLimitSample> samples = limiters.Samples(kStart);
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].service, "cvm");
+  EXPECT_EQ(samples[0].action, "DescribeZones");
+  EXPECT_DOUBLE_EQ(samples[0].rate_per_second, 20);
+  EXPECT_DOUBLE_EQ(samples[0].tokens, 1);
+  EXPECT_EQ(samples[0].waits, 1u);
+  EXPECT_EQ(samples[0].refusals, 2u);
+}
+
+// The gate as CallAttempts asks it, on the real clock: the deadlines are far
+// from the slots, so the test does not depend on its own speed.
+struct Verdicts {
+  std::vector<GateVerdict> got;
+  AttemptGate::Verdict Sink() {
+    return [this](GateVerdict verdict) { got.push_back(std::move(verdict)); };
+  }
+};
+
+ApiCall Zones(absl::Duration deadline) {
+  ApiCall call;
+  call.service = "cvm";
+  call.action = "DescribeZones";
+  call.deadline = absl::Now() + deadline;
+  return call;
+}
+
+TEST(LocalRateLimitTest, WaitsForTheSlotOrRefusesWithTheWaitItWouldHaveHad) {
+  auto limit = LocalRateLimit::Create({.default_per_second = 1});
+  ASSERT_TRUE(limit.ok()) << limit.status();
+  Verdicts verdicts;
+  for (int i = 0; i < 3; ++i) {
+    ApiCall call = Zones(absl::Milliseconds(1500));
+    (*limit)->Admit(call, verdicts.Sink());
+  }
+  ASSERT_EQ(verdicts.got.size(), 3u);
+  EXPECT_TRUE(verdicts.got[0].admitted());
+  EXPECT_EQ(verdicts.got[0].wait, absl::ZeroDuration());
+  EXPECT_TRUE(verdicts.got[1].admitted());
+  EXPECT_GT(verdicts.got[1].wait, absl::Milliseconds(500));
+  EXPECT_LE(verdicts.got[1].wait, absl::Seconds(1));
+
+  const GateVerdict& refused = verdicts.got[2];
+  EXPECT_FALSE(refused.admitted());
+  EXPECT_EQ(refused.refusal.code, absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(refused.refusal.reason, gateway_reason::kLocalRateLimit);
+  EXPECT_NE(refused.refusal.message.find("cvm:DescribeZones"),
+            std::string::npos)
+      << refused.refusal.message;
+  ASSERT_TRUE(refused.retry_after.has_value());
+  EXPECT_GT(*refused.retry_after, absl::Milliseconds(1500));
+  EXPECT_LE(*refused.retry_after, absl::Seconds(2));
+
+  std::vector<RateLimitSample> samples = (*limit)->Samples();
+  ASSERT_EQ(samples.size(), 1u);
+  EXPECT_EQ(samples[0].waits, 1u);
+  EXPECT_EQ(samples[0].refusals, 1u);
+}
+
+TEST(LocalRateLimitTest, TheApisRefusalsSlowTheActionDown) {
+  auto limit = LocalRateLimit::Create({.default_per_second = 20});
+  ASSERT_TRUE(limit.ok());
+  ApiCall call = Zones(absl::Seconds(30));
+  Verdicts verdicts;
+  (*limit)->Admit(call, verdicts.Sink());
+  (*limit)->OnAnswer(call, {.at = absl::Now(), .rate_limited = true});
+  EXPECT_DOUBLE_EQ((*limit)->Samples()[0].rate_per_second, 10);
+  // Unpaced actions are let through at once, and learn nothing.
+  auto unpaced = LocalRateLimit::Create({.default_per_second = 0});
+  ASSERT_TRUE(unpaced.ok());
+  for (int i = 0; i < 100; ++i) (*unpaced)->Admit(call, verdicts.Sink());
+  (*unpaced)->OnAnswer(call, {.at = absl::Now(), .rate_limited = true});
+  EXPECT_TRUE((*unpaced)->Samples().empty());
+  EXPECT_EQ(verdicts.got.size(), 101u);
+  for (const GateVerdict& verdict : verdicts.got) {
+    EXPECT_TRUE(verdict.admitted());
+  }
+}
+
+TEST(LocalRateLimitTest, MalformedRulesAreRefusedAtCreation) {
+  EXPECT_FALSE(LocalRateLimit::Create({.rules = {"DescribeZones"}}).ok());
 }
 
 }  // namespace

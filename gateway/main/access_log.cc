@@ -55,6 +55,7 @@ std::string AccessLogLine(const CallRecord& record, absl::Time now) {
       &line, ",\"http_status\":", r.http_status, ",\"attempts\":", r.attempts,
       ",\"transport_retries\":", r.transport_retries,
       ",\"rate_limit_retries\":", r.rate_limit_retries,
+      ",\"coalesced\":", r.coalesced ? "true" : "false",
       ",\"latency_ms\":", absl::ToDoubleMilliseconds(record.latency),
       ",\"upstream_ms\":", absl::ToDoubleMilliseconds(r.upstream_time),
       ",\"bytes_in\":", record.bytes_in, ",\"bytes_out\":", record.bytes_out);

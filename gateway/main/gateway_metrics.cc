@@ -352,6 +352,14 @@ absl::Status GatewayMetrics::Register(absl::string_view version) {
           MetricType::Counter, static_cast<double>(dropped)));
     }
     if (sources_.rate_limits) AddRateLimitFamilies(sources_.rate_limits(), out);
+    if (sources_.coalescing) {
+      out.push_back(metrics::OneValue(
+          "envelope_gateway_coalesced_calls_total",
+          "Calls that joined an identical call's upstream request instead "
+          "of sending their own: upstream requests saved",
+          MetricType::Counter,
+          static_cast<double>(sources_.coalescing().saved_requests)));
+    }
     if (sources_.fleet_limit) {
       AddFleetLimitFamilies(sources_.fleet_limit(), out);
     }
@@ -413,6 +421,9 @@ void GatewayMetrics::Record(const CallRecord& record) {
   if (Histogram* h = upstream_seconds_->With({service, action, code})) {
     h->Observe(absl::ToDoubleSeconds(r.upstream_time));
   }
+  // A coalesced call's retries are those of the request it joined, counted
+  // with the call that sent it.
+  if (r.coalesced) return;
   if (r.transport_retries > 0) {
     if (Counter* c = upstream_retries_->With({service, action, "transport"})) {
       c->Increment(r.transport_retries);

@@ -12,6 +12,7 @@
 #include "gateway/front/server.h"
 #include "gateway/metrics/exposition.h"
 #include "gateway/metrics/series.h"
+#include "gateway/route/coalescer.h"
 #include "gateway/route/rate_limiter.h"
 #include "gateway/route/region_breaker.h"
 #include "gateway/upstream/http_client.h"
@@ -38,6 +39,9 @@ class GatewayMetrics {
     // The local rate limiter's buckets (docs/operations.md, "Rate limits");
     // unset: none shown.
     std::function<std::vector<RateLimitSample>()> rate_limits;
+    // Coalesced reads (docs/operations.md, "Coalesced reads"); unset: none
+    // shown.
+    std::function<CoalescerStats()> coalescing;
     // The region breaker's endpoints (docs/operations.md, "Region
     // breaker"); unset: none shown.
     std::function<std::vector<RegionBreakerSample>()> region_breaker;

@@ -327,6 +327,12 @@ int Run(GatewayConfig config) {
                      .rate_limits = [&rate_limit] {
                        return (*rate_limit)->Samples();
                      },
+                     .coalescing =
+                         config.dispatcher.coalesced_actions.empty()
+                             ? std::function<CoalescerStats()>()
+                             : [&dispatcher] {
+                                 return dispatcher.coalescing();
+                               },
                      .region_breaker =
                          region_breaker == nullptr
                              ? std::function<

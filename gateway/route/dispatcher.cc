@@ -10,6 +10,7 @@
 #include "gateway/json/json.h"
 #include "gateway/route/api_names.h"
 #include "gateway/route/call_attempts.h"
+#include "gateway/route/coalescer.h"
 #include "gateway/transcode/transcode.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -94,7 +95,14 @@ Dispatcher::Dispatcher(const Router* router, Upstream* upstream,
       retry_policy_(options_.retry),
       allow_list_(options_.allowed_actions),
       gates_(std::move(gates)),
+      coalescer_(std::make_unique<Coalescer>(
+          CoalescerOptions{.actions = options_.coalesced_actions},
+          &retry_policy_)),
       completions_(options_.completion_threads) {}
+
+Dispatcher::~Dispatcher() = default;
+
+CoalescerStats Dispatcher::coalescing() const { return coalescer_->stats(); }
 
 absl::StatusOr<ApiCall> Dispatcher::PrepareCall(const MethodRoute& route,
                                                 GrpcCall& call) const {
@@ -175,8 +183,8 @@ std::shared_ptr<DispatchedCall> Dispatcher::Dispatch(GrpcCall call, Done done) {
                    .language = api->language,
                    .domain = ErrorDomain(*route, api->service)};
   setup.record_attempts = call.record_attempts;
-  setup.may_send_twice =
-      retry_policy_.MaySendTwice(api->action, HasClientToken(api->body));
+  const bool client_token = HasClientToken(api->body);
+  setup.may_send_twice = retry_policy_.MaySendTwice(api->action, client_token);
   setup.api = *std::move(api);
   setup.api.must_not_repeat = !setup.may_send_twice;
   setup.table = &options_.status_table;
@@ -185,6 +193,11 @@ std::shared_ptr<DispatchedCall> Dispatcher::Dispatch(GrpcCall call, Done done) {
   setup.gates = &gates_;
   setup.completions = &completions_;
   setup.done = std::move(done);
+  // Identical reads in flight share one request (docs/operations.md,
+  // "Coalesced reads").
+  if (coalescer_->Covers(setup.api, client_token)) {
+    return coalescer_->Start(std::move(setup));
+  }
   return CallAttempts::Start(std::move(setup));
 }
 

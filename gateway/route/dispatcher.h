@@ -70,6 +70,10 @@ struct GrpcResult : CallStatus {
   // (gateway_errors.h).
   std::optional<absl::Duration> retry_after;
   std::vector<AttemptRecord> attempt_log;  // GrpcCall::record_attempts only
+  // Answered by an identical call's upstream request, which it joined
+  // (docs/operations.md, "Coalesced reads"): the attempts, retries and host
+  // are that request's.
+  bool coalesced = false;
 };
 
 // A call the dispatcher has taken on, as the front holds it: to end it
@@ -108,6 +112,9 @@ struct DispatcherOptions {
   StatusTable status_table = StatusTable::Default();
 };
 
+class Coalescer;
+struct CoalescerStats;
+
 // Turns a gRPC call into an API call and its answer into the gRPC result:
 // route, transcode, send, interpret the envelope.
 class Dispatcher {
@@ -118,6 +125,7 @@ class Dispatcher {
   // (attempt_gate.h); they must outlive the dispatcher.
   Dispatcher(const Router* router, Upstream* upstream,
              DispatcherOptions options, std::vector<AttemptGate*> gates = {});
+  ~Dispatcher();
 
   // `done` runs exactly once, on the caller's thread, the I/O thread or a
   // completion thread. Returns the call while its upstream work runs (null
@@ -133,6 +141,9 @@ class Dispatcher {
   const std::string& gateway_error_domain() const {
     return options_.gateway_error_domain;
   }
+
+  // Coalesced reads so far (docs/operations.md, "Coalesced reads").
+  CoalescerStats coalescing() const;
 
   // Finishes the completions still queued (after the upstream has stopped:
   // its last answers come in as failures). Idempotent.
@@ -151,6 +162,7 @@ class Dispatcher {
   RetryPolicy retry_policy_;
   AllowList allow_list_;
   const std::vector<AttemptGate*> gates_;
+  const std::unique_ptr<Coalescer> coalescer_;
   // Last member: destroyed first, while what its tasks use still exists.
   WorkQueue completions_;
 };

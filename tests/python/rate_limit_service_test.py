@@ -41,6 +41,7 @@ S = grpc.StatusCode
 RLS_DOMAIN = "fleet-test"
 STAND_IN = os.path.join(harness.REPO, "tools", "testservers",
                         "ratelimit_service.py")
+DENY = "--rate-limit-service-deny-when-unavailable=true"
 STAND_IN_LINE = r"ratelimit service listening on (127\.0\.0\.1:\d+)"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -216,8 +217,11 @@ class FleetLimitTest(ops.GatewayTest):
 
     def test_two_gateways_share_one_limit(self):
         rls = self.stand_in(clock=HELD_START)
-        gateways = [self.fleet_gateway(rls.address, "--access-log=false"),
-                    self.fleet_gateway(rls.address, "--access-log=false")]
+        # Deny mode: a call that went had the service's OK, never its
+        # silence.
+        gateways = [self.fleet_gateway(rls.address, "--access-log=false",
+                                       DENY)
+                    for _ in range(2)]
         per_gateway = 8  # 16 calls; two separate limits would pass 10
         total_ok = 0
         for window in range(2):
@@ -263,8 +267,9 @@ class FleetLimitTest(ops.GatewayTest):
 
     def test_per_second_windows_on_the_real_clock(self):
         rls = self.stand_in()
-        gateways = [self.fleet_gateway(rls.address, "--access-log=false"),
-                    self.fleet_gateway(rls.address, "--access-log=false")]
+        gateways = [self.fleet_gateway(rls.address, "--access-log=false",
+                                       DENY)
+                    for _ in range(2)]
         results = []
         for _ in range(3):
             results += self.burst(gateways, "DescribeRegions", 5)
@@ -309,7 +314,7 @@ class FleetLimitTest(ops.GatewayTest):
     def test_stopped_service_deny_ends_calls_unavailable(self):
         rls = self.stand_in()
         gw = self.fleet_gateway(
-            rls.address, "--rate-limit-service-deny-when-unavailable=true")
+            rls.address, DENY)
         self.assertEqual(gw.call("DescribeZones")[0], S.OK)
         rls.stop()
         self.stand_ins.remove(rls)
@@ -331,7 +336,7 @@ class FleetLimitTest(ops.GatewayTest):
         self.addCleanup(silent.close)
         address = "127.0.0.1:%d" % silent.getsockname()[1]
         gw = self.fleet_gateway(
-            address, "--rate-limit-service-deny-when-unavailable=true",
+            address, DENY,
             timeout="200ms")
         # The call's deadline is ops.RPC_TIMEOUT (10 s): it ends first with
         # the gate's refusal, not DEADLINE_EXCEEDED.

@@ -37,6 +37,11 @@ namespace envelope {
 
 // What the fleet limit is told (docs/configuration.md). Off while `address`
 // is empty.
+//
+// Example:
+//
+//   FleetLimitOptions options{.address = "ratelimit:8081",
+//                             .account = "acme-prod"};
 struct FleetLimitOptions {
   // host:port of the rate limit service (gRPC, plaintext).
   std::string address;
@@ -62,6 +67,12 @@ struct FleetLimitOptions {
 absl::Status ValidateRateLimitServiceAddress(absl::string_view address);
 
 // What the gate did so far, for the metrics.
+//
+// Example:
+//
+//   FleetLimitCounts counts = fleet->counts();
+//   uint64_t asked = counts.ok + counts.over_limit + counts.failed_allowed +
+//                    counts.failed_denied;
 struct FleetLimitCounts {
   uint64_t ok = 0;          // the service said OK: the attempt went
   uint64_t over_limit = 0;  // the service said OVER_LIMIT: the call ended

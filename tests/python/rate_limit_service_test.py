@@ -16,7 +16,9 @@ The local limiter is off (--rate-limit-default=0): only the fleet limit acts.
   counted.
 - The service stopped: calls go (allow) or end UNAVAILABLE
   RATE_LIMIT_SERVICE_UNAVAILABLE (deny); a service that never answers is
-  cut off by --rate-limit-service-timeout, long before the call's deadline.
+  cut off by --rate-limit-service-timeout, long before the call's deadline;
+  one started again on the same address is asked again without a restart
+  of the gateway.
 
     /usr/bin/python3 tests/python/rate_limit_service_test.py \\
         --gateway build/gateway/main/envelope-gateway
@@ -28,6 +30,7 @@ import socket
 import subprocess
 import tempfile
 import threading
+import time
 import unittest
 
 import grpc
@@ -127,11 +130,11 @@ def tearDownModule():
 class StandIn:
     """One rate limit service stand-in on the module's Redis."""
 
-    def __init__(self, clock=None):
+    def __init__(self, clock=None, listen="127.0.0.1:0"):
         self.clock_file = None
         argv = [harness.PYTHON, STAND_IN, "--config",
                 os.path.join(TMP, "limits.yaml"),
-                "--redis", "127.0.0.1:%d" % REDIS[1]]
+                "--redis", "127.0.0.1:%d" % REDIS[1], "--listen", listen]
         if clock is not None:
             self.clock_file = os.path.join(TMP, "clock")
             self.set_clock(clock)
@@ -166,8 +169,8 @@ class FleetLimitTest(ops.GatewayTest):
         for s in self.stand_ins:
             s.stop()
 
-    def stand_in(self, clock=None):
-        s = StandIn(clock)
+    def stand_in(self, clock=None, listen="127.0.0.1:0"):
+        s = StandIn(clock, listen)
         self.stand_ins.append(s)
         return s
 
@@ -326,6 +329,33 @@ class FleetLimitTest(ops.GatewayTest):
         totals = self.fleet_metrics([gw])
         self.assertEqual(totals[("envelope_gateway_rate_limit_service_failures_total",
                                  "denied")], 1)
+        self.stop_ok(gw)
+
+    def test_restarted_service_is_asked_again(self):
+        rls = self.stand_in()
+        gw = self.fleet_gateway(rls.address, DENY)
+        self.assertEqual(gw.call("DescribeZones")[0], S.OK)
+        rls.stop()
+        self.stand_ins.remove(rls)
+        code, err = gw.call("DescribeZones")
+        self.expect_refusal(err, "DescribeZones", S.UNAVAILABLE,
+                            "RATE_LIMIT_SERVICE_UNAVAILABLE", 1)
+        # Back on the same address: the gateway reconnects by itself (its
+        # backoff stays under 2 s); until then calls end at once as above.
+        self.stand_in(listen=rls.address)
+        end = time.monotonic() + ops.START_TIMEOUT
+        while True:
+            code, err = gw.call("DescribeZones")
+            if code == S.OK:
+                break
+            self.assertEqual(code, S.UNAVAILABLE, err.details())
+            self.assertLess(time.monotonic(), end, "never asked again")
+            time.sleep(0.05)  # polling, not for correctness
+        # Counted in Redis: the first call and the last, by either service;
+        # none of the refused ones reached a service.
+        prefix = counter_key("DescribeZones", 0)[:-1]
+        self.assertEqual(sum(int(STORE.get(k))
+                             for k in STORE.keys(prefix + "*")), 2)
         self.stop_ok(gw)
 
     def test_silent_service_is_cut_off_by_the_timeout(self):

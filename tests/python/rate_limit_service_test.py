@@ -183,6 +183,16 @@ class FleetLimitTest(ops.GatewayTest):
                           "--rate-limit-service-domain=" + RLS_DOMAIN,
                           "--rate-limit-service-timeout=" + timeout, *flags)
 
+    def served_then_stopped(self, *flags):
+        """A gateway whose first call the service answered, the service
+        then stopped; returns (gateway, the service's address)."""
+        rls = self.stand_in()
+        gw = self.fleet_gateway(rls.address, *flags)
+        self.assertEqual(gw.call("DescribeZones")[0], S.OK)
+        rls.stop()
+        self.stand_ins.remove(rls)
+        return gw, rls.address
+
     def burst(self, gateways, action, per_gateway):
         """`per_gateway` concurrent calls of `action` on each gateway, all
         released at once; returns [(code, error or response)]."""
@@ -297,11 +307,7 @@ class FleetLimitTest(ops.GatewayTest):
             self.stop_ok(gw)
 
     def test_stopped_service_allow_lets_calls_go(self):
-        rls = self.stand_in()
-        gw = self.fleet_gateway(rls.address)
-        self.assertEqual(gw.call("DescribeZones")[0], S.OK)
-        rls.stop()
-        self.stand_ins.remove(rls)
+        gw, address = self.served_then_stopped()
         for _ in range(3):
             code, resp = gw.call("DescribeZones")
             self.assertEqual(code, S.OK,
@@ -315,16 +321,11 @@ class FleetLimitTest(ops.GatewayTest):
         self.stop_ok(gw)
 
     def test_stopped_service_deny_ends_calls_unavailable(self):
-        rls = self.stand_in()
-        gw = self.fleet_gateway(
-            rls.address, DENY)
-        self.assertEqual(gw.call("DescribeZones")[0], S.OK)
-        rls.stop()
-        self.stand_ins.remove(rls)
+        gw, address = self.served_then_stopped(DENY)
         code, err = gw.call("DescribeZones")
         self.expect_refusal(err, "DescribeZones", S.UNAVAILABLE,
                             "RATE_LIMIT_SERVICE_UNAVAILABLE", 1)
-        self.assertIn(rls.address, err.details())
+        self.assertIn(address, err.details())
         self.assertEqual(len(self.requests("DescribeZones")), 1)
         totals = self.fleet_metrics([gw])
         self.assertEqual(totals[("envelope_gateway_rate_limit_service_failures_total",
@@ -332,17 +333,13 @@ class FleetLimitTest(ops.GatewayTest):
         self.stop_ok(gw)
 
     def test_restarted_service_is_asked_again(self):
-        rls = self.stand_in()
-        gw = self.fleet_gateway(rls.address, DENY)
-        self.assertEqual(gw.call("DescribeZones")[0], S.OK)
-        rls.stop()
-        self.stand_ins.remove(rls)
+        gw, address = self.served_then_stopped(DENY)
         code, err = gw.call("DescribeZones")
         self.expect_refusal(err, "DescribeZones", S.UNAVAILABLE,
                             "RATE_LIMIT_SERVICE_UNAVAILABLE", 1)
         # Back on the same address: the gateway reconnects by itself (its
         # backoff stays under 2 s); until then calls end at once as above.
-        self.stand_in(listen=rls.address)
+        self.stand_in(listen=address)
         end = time.monotonic() + ops.START_TIMEOUT
         while True:
             code, err = gw.call("DescribeZones")

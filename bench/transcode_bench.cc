@@ -336,7 +336,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   auto router = envelope::Router::Create(
-      {{"bundled", std::string(envelope::BundledDescriptorSet())}});
+      {{"bundled", "", &envelope::BundledFiles()}});
   if (!router.ok()) Die(router.status().ToString());
 
   const Example instances =

@@ -41,7 +41,7 @@ constexpr int kConfigError = 2;
 absl::StatusOr<std::vector<Router::DescriptorSet>> DescriptorSets(
     const GatewayConfig& config) {
   std::vector<Router::DescriptorSet> sets;
-  sets.push_back({"bundled", std::string(BundledDescriptorSet())});
+  sets.push_back({"bundled", "", &BundledFiles()});
   for (const std::string& path : config.descriptor_sets) {
     absl::StatusOr<std::string> bytes = ReadConfiguredFile(path);
     if (!bytes.ok()) {

@@ -1,11 +1,14 @@
 #include "gateway/route/router.h"
 
 #include <algorithm>
+#include <utility>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
 #include "envelope/gateway/v1/options.pb.h"
 #include "gateway/route/api_names.h"
 #include "gateway/upstream/upstream.h"
@@ -20,17 +23,6 @@ using google::protobuf::FileDescriptorSet;
 
 constexpr absl::string_view kJsonApiService = "envelope.gateway.v1.JsonApi";
 
-class CollectErrors : public google::protobuf::DescriptorPool::ErrorCollector {
- public:
-  void AddError(const std::string& filename, const std::string& element_name,
-                const google::protobuf::Message*, ErrorLocation,
-                const std::string& message) override {
-    if (!errors.empty()) errors.append("; ");
-    absl::StrAppend(&errors, filename, ": ", element_name, ": ", message);
-  }
-  std::string errors;
-};
-
 bool AllDigits(absl::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), absl::ascii_isdigit);
 }
@@ -44,10 +36,6 @@ void Apply(const envelope::gateway::v1::Route& options, MethodRoute& route) {
   if (!options.error_domain().empty()) {
     route.error_domain = options.error_domain();
   }
-}
-
-bool IsProduct(const FileDescriptorProto& file) {
-  return absl::StartsWith(file.package(), "tencentcloud.");
 }
 
 // A later version of a bundled product file keeps its package and every
@@ -92,57 +80,88 @@ bool ParseTencentCloudPackage(absl::string_view package, std::string* service,
   return true;
 }
 
-Router::Router(const Options& options)
-    : options_(options),
-      pool_(std::make_unique<google::protobuf::DescriptorPool>()),
-      factory_(std::make_unique<google::protobuf::DynamicMessageFactory>(
-          pool_.get())) {}
+// Errors of the pool's builds; the pool reports them under its own lock.
+class Router::PoolErrors
+    : public google::protobuf::DescriptorPool::ErrorCollector {
+ public:
+  void AddError(const std::string& filename, const std::string& element_name,
+                const google::protobuf::Message*, ErrorLocation,
+                const std::string& message) override {
+    absl::MutexLock lock(&mutex_);
+    if (!errors_.empty()) errors_.append("; ");
+    absl::StrAppend(&errors_, filename, ": ", element_name, ": ", message);
+  }
+  std::string Take() {
+    absl::MutexLock lock(&mutex_);
+    return std::exchange(errors_, "");
+  }
+
+ private:
+  absl::Mutex mutex_;
+  std::string errors_;
+};
+
+Router::Router(const Options& options) : options_(options) {}
+
+Router::~Router() = default;
 
 absl::StatusOr<std::unique_ptr<Router>> Router::Create(
     const std::vector<DescriptorSet>& descriptor_sets, const Options& options) {
   std::unique_ptr<Router> router(new Router(options));
-  std::vector<FileDescriptorSet> sets(descriptor_sets.size());
-  for (size_t i = 0; i < sets.size(); ++i) {
-    if (!sets[i].ParseFromString(descriptor_sets[i].bytes)) {
+  if (descriptor_sets.empty() || descriptor_sets[0].encoded == nullptr) {
+    absl::StatusOr<EncodedFiles> files = EncodedFiles::FromSet(
+        descriptor_sets.empty() ? "" : descriptor_sets[0].bytes);
+    if (!files.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "descriptor set ", descriptor_sets[i].name,
+          "descriptor set ", descriptor_sets[0].name,
           " is not a serialized google.protobuf.FileDescriptorSet"));
     }
+    router->owned_first_ = std::make_unique<EncodedFiles>(*std::move(files));
+    router->first_ = router->owned_first_.get();
+  } else {
+    router->first_ = descriptor_sets[0].encoded;
   }
-  Layers layers;
-  if (!sets.empty()) {
-    for (const FileDescriptorProto& file : sets[0].file()) {
-      layers.first[file.name()] = {&file, file.SerializeAsString()};
+  router->errors_ = std::make_unique<PoolErrors>();
+  router->database_ = std::make_unique<LayeredDatabase>(router->first_);
+  router->pool_ = std::make_unique<google::protobuf::DescriptorPool>(
+      router->database_.get(), router->errors_.get());
+  router->factory_ = std::make_unique<google::protobuf::DynamicMessageFactory>(
+      router->pool_.get());
+  if (absl::Status status = router->AddLaterSets(descriptor_sets);
+      !status.ok()) {
+    return status;
+  }
+  // The first set's files that are not built lazily, then the later sets'.
+  const std::string first_name =
+      descriptor_sets.empty() ? "bundled" : descriptor_sets[0].name;
+  absl::flat_hash_set<std::string> hidden;
+  for (const auto& [set, name] : router->later_order_) hidden.insert(name);
+  for (const EncodedFiles::File& file : router->first_->files()) {
+    if (file.lazy || hidden.contains(file.name)) continue;
+    if (absl::Status status = router->BuildEager(first_name, file.name);
+        !status.ok()) {
+      return status;
     }
   }
-  // A later set's version of a bundled product file replaces it.
-  for (size_t i = 1; i < sets.size(); ++i) {
-    for (const FileDescriptorProto& file : sets[i].file()) {
-      auto first = layers.first.find(file.name());
-      if (first == layers.first.end() || !IsProduct(*first->second.proto) ||
-          layers.replacements.contains(file.name())) {
-        continue;
+  for (const auto& [set, name] : router->later_order_) {
+    if (absl::Status status = router->BuildEager(set, name); !status.ok()) {
+      return status;
+    }
+  }
+  absl::flat_hash_set<std::string> eager_services;
+  for (const auto& [path, route] : router->routes_) {
+    eager_services.insert(route.method->service()->full_name());
+  }
+  for (const EncodedFiles::File& file : router->first_->files()) {
+    if (!file.lazy || hidden.contains(file.name)) continue;
+    auto lazy = std::make_unique<LazyFile>();
+    lazy->file = &file;
+    for (const std::string& service : file.services) {
+      if (!eager_services.contains(service)) {
+        router->lazy_services_[service] = lazy.get();
       }
-      std::string bytes = file.SerializeAsString();
-      if (bytes == first->second.bytes) continue;
-      absl::Status status = CheckReplacement(*first->second.proto, file);
-      if (!status.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("descriptor set ", descriptor_sets[i].name, ": ",
-                         file.name(), ": ", status.message()));
-      }
-      layers.replacements[file.name()] = std::move(bytes);
-      router->load_notes_.push_back(
-          absl::StrCat(file.name(), " replaced by ", descriptor_sets[i].name));
     }
-  }
-  for (size_t i = 0; i < sets.size(); ++i) {
-    absl::Status status =
-        router->AddFiles(descriptor_sets[i].name, sets[i], i == 0, layers);
-    if (!status.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "descriptor set ", descriptor_sets[i].name, ": ", status.message()));
-    }
+    router->lazy_files_.push_back(std::move(lazy));
   }
   return router;
 }
@@ -152,51 +171,137 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
 // first-set file is left out even when it differs (a company set made with
 // an older options.proto, or another protoc's descriptor.proto): its own
 // files build against the first set's copy, or say why not.
-// `bytes` is `file` serialized.
-bool Router::Skip(const std::string& set_name, const FileDescriptorProto& file,
-                  const std::string& bytes, bool first_set,
-                  const Layers& layers) {
-  auto replacement = layers.replacements.find(file.name());
-  if (first_set) return replacement != layers.replacements.end();
-  auto first = layers.first.find(file.name());
-  if (first == layers.first.end()) return false;
-  if (replacement != layers.replacements.end()) {
-    return bytes != replacement->second;  // copies of the bundled one too
-  }
-  if (bytes != first->second.bytes) {
-    load_notes_.push_back(absl::StrCat(set_name, "'s copy of ", file.name(),
-                                       " differs; the bundled one serves"));
-  }
-  return true;
-}
-
-absl::Status Router::AddFiles(const std::string& set_name,
-                              const FileDescriptorSet& files, bool first_set,
-                              const Layers& layers) {
-  for (const FileDescriptorProto& file : files.file()) {
-    std::string bytes = file.SerializeAsString();
-    if (Skip(set_name, file, bytes, first_set, layers)) continue;
-    auto [it, inserted] = file_bytes_.emplace(file.name(), bytes);
-    if (!inserted) {
-      if (it->second == bytes) continue;  // the same file twice: fine
+absl::Status Router::AddLaterSets(
+    const std::vector<DescriptorSet>& descriptor_sets) {
+  std::vector<FileDescriptorSet> sets(descriptor_sets.size());
+  for (size_t i = 1; i < sets.size(); ++i) {
+    if (!sets[i].ParseFromString(descriptor_sets[i].bytes)) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "redefines ", file.name(), " differently from an earlier set"));
+          "descriptor set ", descriptor_sets[i].name,
+          " is not a serialized google.protobuf.FileDescriptorSet"));
     }
-    CollectErrors errors;
-    const FileDescriptor* built =
-        pool_->BuildFileCollectingErrors(file, &errors);
-    if (built == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(file.name(), " does not build: ", errors.errors,
-                       " (was it made with protoc --include_imports?)"));
+  }
+  // The first set's copy of a file, parsed and serialized the way a later
+  // set's is, so that equal files compare equal.
+  absl::flat_hash_map<std::string, std::pair<FileDescriptorProto, std::string>>
+      first_copies;
+  auto first_copy = [&](const EncodedFiles::File& file)
+      -> const std::pair<FileDescriptorProto, std::string>& {
+    auto [it, inserted] = first_copies.try_emplace(file.name);
+    if (inserted) {
+      it->second.first.ParseFromArray(file.bytes.data(),
+                                      static_cast<int>(file.bytes.size()));
+      it->second.second = it->second.first.SerializeAsString();
     }
-    absl::Status routes = AddRoutes(built);
-    if (!routes.ok()) return routes;
+    return it->second;
+  };
+  // A later set's version of a bundled product file replaces it.
+  absl::flat_hash_map<std::string, std::string> replacements;
+  for (size_t i = 1; i < sets.size(); ++i) {
+    for (const FileDescriptorProto& file : sets[i].file()) {
+      const EncodedFiles::File* first = first_->FindByName(file.name());
+      if (first == nullptr ||
+          !absl::StartsWith(first->package, "tencentcloud.") ||
+          replacements.contains(file.name())) {
+        continue;
+      }
+      const auto& [bundled, bundled_bytes] = first_copy(*first);
+      std::string bytes = file.SerializeAsString();
+      if (bytes == bundled_bytes) continue;
+      absl::Status status = CheckReplacement(bundled, file);
+      if (!status.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("descriptor set ", descriptor_sets[i].name, ": ",
+                         file.name(), ": ", status.message()));
+      }
+      replacements[file.name()] = std::move(bytes);
+      database_->Hide(file.name());
+      load_notes_.push_back(
+          absl::StrCat(file.name(), " replaced by ", descriptor_sets[i].name));
+    }
+  }
+  for (size_t i = 1; i < sets.size(); ++i) {
+    const std::string& set_name = descriptor_sets[i].name;
+    for (const FileDescriptorProto& file : sets[i].file()) {
+      std::string bytes = file.SerializeAsString();
+      auto replacement = replacements.find(file.name());
+      if (const EncodedFiles::File* first = first_->FindByName(file.name())) {
+        if (replacement == replacements.end()) {
+          if (bytes != first_copy(*first).second) {
+            load_notes_.push_back(absl::StrCat(set_name, "'s copy of ",
+                                               file.name(),
+                                               " differs; the bundled one "
+                                               "serves"));
+          }
+          continue;
+        }
+        if (bytes != replacement->second) continue;  // copies of the bundled
+      }
+      auto [it, inserted] = file_bytes_.emplace(file.name(), bytes);
+      if (!inserted) {
+        if (it->second == bytes) continue;  // the same file twice: fine
+        return absl::InvalidArgumentError(
+            absl::StrCat("descriptor set ", set_name, ": redefines ",
+                         file.name(), " differently from an earlier set"));
+      }
+      // A bundled product's package in a file of another name would clash
+      // with the bundled file when that is built on first use.
+      const EncodedFiles::File* lazy = first_->FindLazyBySymbol(file.package());
+      if (lazy != nullptr && lazy->package == file.package() &&
+          lazy->name != file.name()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "descriptor set ", set_name, ": ", file.name(), " defines package ",
+            file.package(), " of the bundled ", lazy->name,
+            "; a newer version of it must have that file name to replace it"));
+      }
+      database_->AddLater(file);
+      later_order_.emplace_back(set_name, file.name());
+    }
   }
   return absl::OkStatus();
 }
 
-absl::Status Router::AddRoutes(const FileDescriptor* file) {
+absl::Status Router::BuildEager(const std::string& set_name,
+                                const std::string& name) {
+  const FileDescriptor* built = pool_->FindFileByName(name);
+  if (built == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "descriptor set ", set_name, ": ", name, " does not build: ",
+        errors_->Take(), " (was it made with protoc --include_imports?)"));
+  }
+  absl::Status routes = AddRoutes(built, routes_);
+  if (!routes.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("descriptor set ", set_name, ": ", routes.message()));
+  }
+  return absl::OkStatus();
+}
+
+void Router::BuildLazy(LazyFile& lazy) const {
+  const FileDescriptor* built = pool_->FindFileByName(lazy.file->name);
+  if (built == nullptr) {
+    lazy.status = absl::InternalError(
+        absl::StrCat(lazy.file->name, " does not build: ", errors_->Take()));
+    return;
+  }
+  lazy.status = AddRoutes(built, lazy.routes);
+  if (!lazy.status.ok()) lazy.routes.clear();
+}
+
+const Router::LazyFile& Router::Built(LazyFile& lazy) const {
+  absl::call_once(lazy.once, [this, &lazy] { BuildLazy(lazy); });
+  return lazy;
+}
+
+absl::Status Router::BuildAll() const {
+  for (const auto& lazy : lazy_files_) {
+    if (absl::Status status = Built(*lazy).status; !status.ok()) return status;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Router::AddRoutes(const FileDescriptor* file,
+                               Routes& routes) const {
   std::string service_name, version;
   const bool tencent =
       ParseTencentCloudPackage(file->package(), &service_name, &version);
@@ -240,7 +345,7 @@ absl::Status Router::AddRoutes(const FileDescriptor* file) {
       }
       route.request_prototype = factory_->GetPrototype(method->input_type());
       route.response_prototype = factory_->GetPrototype(method->output_type());
-      routes_[path] = std::move(route);
+      routes[path] = std::move(route);
     }
   }
   return absl::OkStatus();
@@ -270,8 +375,18 @@ absl::Status Router::CheckRoute(const MethodRoute& route) const {
 }
 
 const MethodRoute* Router::Find(absl::string_view path) const {
-  auto it = routes_.find(path);
-  return it == routes_.end() ? nullptr : &it->second;
+  if (auto it = routes_.find(path); it != routes_.end()) return &it->second;
+  // "/tencentcloud.cbs.v20170312.Cbs/DescribeDisks"
+  const size_t slash = path.rfind('/');
+  if (path.size() < 2 || path[0] != '/' || slash == 0 ||
+      slash == absl::string_view::npos) {
+    return nullptr;
+  }
+  auto lazy = lazy_services_.find(path.substr(1, slash - 1));
+  if (lazy == lazy_services_.end()) return nullptr;
+  const Routes& routes = Built(*lazy->second).routes;
+  auto it = routes.find(path);
+  return it == routes.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> Router::ServiceNames() const {
@@ -279,6 +394,7 @@ std::vector<std::string> Router::ServiceNames() const {
   for (const auto& [path, route] : routes_) {
     names.push_back(route.method->service()->full_name());
   }
+  for (const auto& [service, lazy] : lazy_services_) names.push_back(service);
   std::sort(names.begin(), names.end());
   names.erase(std::unique(names.begin(), names.end()), names.end());
   return names;

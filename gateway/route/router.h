@@ -5,9 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/call_once.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "gateway/route/encoded_files.h"
+#include "gateway/route/layered_database.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
@@ -32,7 +35,10 @@ struct MethodRoute {
 };
 
 // Maps gRPC method paths ("/pkg.Service/Method") to routes, from descriptors:
-// the bundled set and any set loaded at start-up.
+// the bundled set and any set loaded at start-up. The first set's product
+// files (tencentcloud.*, one per package) are built on first use: Find of a
+// path of theirs builds the file once, under a once-flag, and later calls
+// read it without a lock (docs/design.md, "Descriptors"). Thread-safe.
 class Router {
  public:
   // `descriptor_sets`: serialized FileDescriptorSets, bundled one first. A set
@@ -46,6 +52,9 @@ class Router {
   struct DescriptorSet {
     std::string name;   // for messages: "bundled" or the file path
     std::string bytes;  // serialized google.protobuf.FileDescriptorSet
+    // Instead of `bytes`, for the first set only: its files, kept encoded
+    // (BundledFiles()); must outlive the router.
+    const EncodedFiles* encoded = nullptr;
   };
   struct Options {
     // Route options may name plain http:// endpoints (else https:// only).
@@ -63,11 +72,19 @@ class Router {
     return Create(descriptor_sets, Options());
   }
 
-  // nullptr when no route has that path.
+  ~Router();
+
+  // nullptr when no route has that path. The first call to a path of a
+  // product not built yet builds its file (a few milliseconds).
   const MethodRoute* Find(absl::string_view path) const;
 
-  // Full names of the routed services, sorted.
+  // Full names of the routed services, sorted; builds nothing.
   std::vector<std::string> ServiceNames() const;
+
+  // Builds every product file not built yet, and says which did not build
+  // or route. For tests and tools; the gateway builds on first use.
+  // Example: ASSERT_TRUE(router->BuildAll().ok());
+  absl::Status BuildAll() const;
   const google::protobuf::DescriptorPool& pool() const { return *pool_; }
 
   // "tencentcloud/cvm/v20170312/cvm.proto replaced by newer-cvm.pb", and
@@ -77,31 +94,39 @@ class Router {
 
  private:
   explicit Router(const Options& options);
-  // The first set's files by name, and the product files later sets replace
-  // (name -> the replacement's bytes).
-  struct Layers {
-    struct File {
-      const google::protobuf::FileDescriptorProto* proto;
-      std::string bytes;
-    };
-    absl::flat_hash_map<std::string, File> first;
-    absl::flat_hash_map<std::string, std::string> replacements;
-  };
-  bool Skip(const std::string& set_name,
-            const google::protobuf::FileDescriptorProto& file,
-            const std::string& bytes, bool first_set, const Layers& layers);
-  absl::Status AddFiles(const std::string& set_name,
-                        const google::protobuf::FileDescriptorSet& files,
-                        bool first_set, const Layers& layers);
-  absl::Status AddRoutes(const google::protobuf::FileDescriptor* file);
+  absl::Status AddLaterSets(const std::vector<DescriptorSet>& descriptor_sets);
+  using Routes = absl::flat_hash_map<std::string, MethodRoute>;
+  absl::Status AddRoutes(const google::protobuf::FileDescriptor* file,
+                         Routes& routes) const;
   absl::Status CheckRoute(const MethodRoute& route) const;
+  absl::Status BuildEager(const std::string& set_name, const std::string& name);
+
+  // A first-set product file, built on first use.
+  struct LazyFile {
+    const EncodedFiles::File* file = nullptr;
+    absl::once_flag once;
+    absl::Status status;  // why it did not build or route
+    Routes routes;        // set once `once` ran
+  };
+  void BuildLazy(LazyFile& lazy) const;
+  const LazyFile& Built(LazyFile& lazy) const;
+
+  class PoolErrors;
 
   Options options_;
 
+  std::unique_ptr<EncodedFiles> owned_first_;  // when given as bytes
+  const EncodedFiles* first_ = nullptr;
+  std::unique_ptr<PoolErrors> errors_;
+  std::unique_ptr<LayeredDatabase> database_;
   std::unique_ptr<google::protobuf::DescriptorPool> pool_;
   std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
+  // Files of later sets that serve, in load order: (set name, file name).
+  std::vector<std::pair<std::string, std::string>> later_order_;
   absl::flat_hash_map<std::string, std::string> file_bytes_;  // name -> proto
-  absl::flat_hash_map<std::string, MethodRoute> routes_;      // by path
+  Routes routes_;  // by path: the files built at start-up
+  std::vector<std::unique_ptr<LazyFile>> lazy_files_;
+  absl::flat_hash_map<std::string, LazyFile*> lazy_services_;  // by full name
   std::vector<std::string> load_notes_;
 };
 

@@ -439,7 +439,7 @@ class Conformance : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto router =
-        Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+        Router::Create({{"bundled", "", &BundledFiles()}});
     ASSERT_TRUE(router.ok()) << router.status();
     router_ = router->release();
   }

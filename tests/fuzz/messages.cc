@@ -21,7 +21,7 @@ struct Catalog {
 const Catalog& TheCatalog() {
   static const Catalog* catalog = [] {
     absl::StatusOr<std::unique_ptr<Router>> router =
-        Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+        Router::Create({{"bundled", "", &BundledFiles()}});
     if (!router.ok()) {
       std::fprintf(stderr, "fuzz: the bundled descriptors do not load: %s\n",
                    router.status().ToString().c_str());

@@ -98,7 +98,7 @@ class GatewayTest : public ::testing::Test {
     channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
         gateway_->address(), grpc::InsecureChannelCredentials()));
     auto router =
-        Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+        Router::Create({{"bundled", "", &BundledFiles()}});
     ASSERT_TRUE(router.ok());
     router_ = router->release();
   }

@@ -526,5 +526,71 @@ class ProtogenTest(unittest.TestCase):
                 self.assertEqual(a, b, "%s differs between runs: %s" % (rel, first_difference(a, b)))
 
 
+class AllProductsTest(unittest.TestCase):
+    """tools/protogen/gen_all.py over the vendored tarball of every product
+    version, and regen.sh --check (docs/protogen.md, "Layout")."""
+
+    GEN_ALL = os.path.join(REPO, "tools", "protogen", "gen_all.py")
+
+    def run_all(self, *args):
+        return subprocess.run([PYTHON, self.GEN_ALL] + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, cwd=REPO)
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="protogen_all_")
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def test_regen_check_passes(self):
+        # What CI checks: committed protos, every lock and the unpacked specs
+        # agree with the generator and the tarball.
+        r = subprocess.run([os.path.join(REPO, "tools", "protogen", "regen.sh"), "--check"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+        self.assertEqual(r.returncode, 0, r.stdout.decode()[-2000:] + r.stderr.decode()[-2000:])
+
+    def test_every_lock_has_a_spec_and_most_versions_are_bundled(self):
+        listed = self.run_all("--list").stdout.decode().split()
+        self.assertGreaterEqual(len(listed), 280)
+        for six in ("cvm/v20170312", "vpc/v20170312", "cii/v20210408"):
+            self.assertIn(six, listed)
+
+    def test_emit_writes_one_product_that_protoc_compiles(self):
+        r = self.run_all("--emit", "cbs/v20170312", "--out", self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr.decode())
+        rel = "tencentcloud/cbs/v20170312/cbs.proto"
+        text = read(os.path.join(self.tmp, rel)).decode("utf-8")
+        self.assertIn("package tencentcloud.cbs.v20170312;", text)
+        self.assertIn("service Cbs {", text)
+        self.assertIn("rpc DescribeDisks(DescribeDisksRequest)", text)
+        pc = subprocess.run(["protoc", "-I", self.tmp, "-I", WKT_INCLUDE,
+                             "--descriptor_set_out=" + os.path.join(self.tmp, "cbs.pb"), rel],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.assertEqual(pc.returncode, 0, pc.stderr.decode())
+        stdout = self.run_all("--emit", "cbs/v20170312")
+        self.assertEqual(stdout.stdout.decode(), text)
+        self.assertEqual(self.run_all("--emit", "nosuch/v20170312").returncode, 2)
+
+    def test_binary_members_are_bytes(self):
+        text = self.run_all("--emit", "cii/v20210408").stdout.decode()
+        self.assertRegex(text, r'optional bytes file = \d+ \[json_name = "File"\];')
+
+    def test_a_lock_that_would_change_fails_the_build_and_the_check(self):
+        locks = os.path.join(self.tmp, "locks")
+        src = os.path.join(PROTO_ROOT, "tencentcloud", "cbs")
+        shutil.copytree(src, os.path.join(locks, "cbs"))
+        lock = os.path.join(locks, "cbs", "v20170312", "cbs.lock.json")
+        with open(lock, encoding="utf-8") as f:
+            data = json.load(f)
+        fields = data["messages"]["DescribeDisksRequest"]["fields"]
+        fields.pop(sorted(fields)[0])
+        with open(lock, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        r = self.run_all("--locks", locks, "--out", os.path.join(self.tmp, "out"))
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("cbs/v20170312: the lock", r.stderr.decode())
+        self.assertFalse(os.path.exists(os.path.join(self.tmp, "out", "tencentcloud", "cbs")))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

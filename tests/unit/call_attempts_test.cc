@@ -110,8 +110,7 @@ CallStatus DeadlinePassed() {
 class CallAttemptsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto router =
-        Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+    auto router = Router::Create({{"bundled", "", &BundledFiles()}});
     ASSERT_TRUE(router.ok()) << router.status();
     router_ = *std::move(router);
     route_ = router_->Find(

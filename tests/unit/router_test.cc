@@ -11,7 +11,11 @@
 namespace envelope {
 namespace {
 
-Router::DescriptorSet Bundled() {
+// The bundled files kept encoded, as the gateway loads them.
+Router::DescriptorSet Bundled() { return {"bundled", "", &BundledFiles()}; }
+
+// The same as a serialized set (a later set, or a first set given as bytes).
+Router::DescriptorSet BundledBytes() {
   return {"bundled", std::string(BundledDescriptorSet())};
 }
 
@@ -39,7 +43,7 @@ TEST(RouterTest, ParsesTencentCloudPackages) {
 }
 
 TEST(RouterTest, RoutesEveryBundledProductByPackage) {
-  auto router = Router::Create({Bundled()});
+  auto router = Router::Create({BundledBytes()});
   ASSERT_TRUE(router.ok()) << router.status();
   const MethodRoute* route =
       (*router)->Find("/tencentcloud.vpc.v20170312.Vpc/DescribeVpcs");
@@ -80,7 +84,7 @@ TEST(RouterTest, CustomOptionsRouteACompanyApi) {
 }
 
 TEST(RouterTest, TheSameFileTwiceIsFine) {
-  auto router = Router::Create({Bundled(), Bundled()});
+  auto router = Router::Create({Bundled(), BundledBytes()});
   EXPECT_TRUE(router.ok()) << router.status();
 }
 
@@ -260,7 +264,7 @@ TEST(RouterTest, ALaterSetReplacesABundledProductFile) {
   EXPECT_EQ((*router)->load_notes(),
             std::vector<std::string>{cvm_file + " replaced by newer-cvm.pb"});
   // Nothing is replaced by an identical file.
-  auto same = Router::Create({Bundled(), Bundled()});
+  auto same = Router::Create({Bundled(), BundledBytes()});
   ASSERT_TRUE(same.ok()) << same.status();
   EXPECT_TRUE((*same)->load_notes().empty());
   // Another set that carries the bundled version too (a company set made

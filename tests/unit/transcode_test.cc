@@ -215,7 +215,7 @@ TEST(WellKnownTypesTest, BadFormsNameThePath) {
 // really transcodes.
 TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {
   auto router =
-      Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+      Router::Create({{"bundled", "", &BundledFiles()}});
   ASSERT_TRUE(router.ok()) << router.status();
   const MethodRoute* route =
       (*router)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeInstances");

@@ -129,7 +129,10 @@ const MethodRoute* FindMethod(const Router& router, absl::string_view name) {
   size_t slash = path.find('/', 1);
   std::string service = path.substr(1, slash - 1);
   std::string action = path.substr(slash + 1);
+  // Only that product's services: Find builds the file of what it finds.
+  const std::string prefix = absl::StrCat("tencentcloud.", service, ".");
   for (const std::string& full : router.ServiceNames()) {
+    if (!absl::StartsWith(full, prefix)) continue;
     std::string candidate = absl::StrCat("/", full, "/", action);
     const MethodRoute* route = router.Find(candidate);
     if (route != nullptr && route->service == service) return route;
@@ -160,7 +163,7 @@ int PrintResult(const UnaryResult& result, const MethodRoute* route) {
 
 int Run(const std::vector<std::string>& args, const Flags& flags) {
   absl::StatusOr<std::unique_ptr<Router>> router =
-      Router::Create({{"bundled", std::string(BundledDescriptorSet())}});
+      Router::Create({{"bundled", "", &BundledFiles()}});
   if (!router.ok()) {
     std::cerr << router.status() << "\n";
     return 1;

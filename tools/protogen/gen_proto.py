@@ -44,6 +44,10 @@ SCALAR_TYPES = {
     ("string", "date"): "string",
     ("string", "datetime"): "string",
     ("string", "datetime_iso"): "string",
+    # File contents (cii UploadMedicalFileRequest.File). The API documents a
+    # multipart upload for them; the gateway sends JSON, where protobuf
+    # `bytes` is base64 (docs/protogen.md, "Types").
+    ("binary", "binary"): "bytes",
 }
 # Element types of `list` members that are scalars.
 LIST_SCALAR_TYPES = {

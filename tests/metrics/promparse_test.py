@@ -94,6 +94,7 @@ class ClientParserTest(unittest.TestCase):
             {n: f.type for n, f in self.families.items()},
             {'envelope_gateway_build_info': 'gauge',
              'envelope_gateway_calls_in_flight': 'gauge',
+             'envelope_gateway_coalesced_calls': 'counter',
              'envelope_gateway_credential_refresh_failures': 'counter',
              'envelope_gateway_credential_refreshes': 'counter',
              'envelope_gateway_credentials_expiry_timestamp_seconds': 'gauge',
@@ -123,11 +124,12 @@ class ClientParserTest(unittest.TestCase):
             key('DescribeZones', 'ResourceExhausted'): 1,
             key('DescribeZones', 'Internal'): 1,
             key('DescribeInstances', 'NotFound'): 1,
+            key('DescribeRegions', 'OK'): 1,
             # Three made-up methods, one series.
             key('unknown', 'Unimplemented', 'unknown'): 3,
         })
         started = self.samples('grpc_server_started')
-        self.assertEqual(sum(started.values()), 10)
+        self.assertEqual(sum(started.values()), 11)
         self.assertEqual(started[(('grpc_method', 'unknown'),
                                   ('grpc_service', 'unknown'),
                                   ('grpc_type', 'unary'))], 3)
@@ -161,7 +163,9 @@ class ClientParserTest(unittest.TestCase):
             key('DescribeZones', '200', 'Odd"Code\\with\nnewline'): 1,
             key('DescribeInstances', '200',
                 'ResourceNotFound.InstanceNotExist'): 1,
+            key('DescribeRegions', '200', ''): 1,
         })
+        # The coalesced DescribeRegions call's two retries are not here.
         self.assertEqual(self.samples('envelope_gateway_upstream_retries'), {
             (('action', 'DescribeZones'), ('reason', 'rate_limit'),
              ('service', 'cvm')): 1,
@@ -181,6 +185,7 @@ class ClientParserTest(unittest.TestCase):
         self.assertEqual(one('envelope_gateway_calls_in_flight'), 7)
         self.assertEqual(one('envelope_gateway_upstream_connections'), 3)
         self.assertEqual(one('envelope_gateway_upstream_requests'), 12)
+        self.assertEqual(one('envelope_gateway_coalesced_calls'), 4)
         self.assertEqual(
             one('envelope_gateway_credentials_expiry_timestamp_seconds'),
             1900000000)

@@ -54,17 +54,19 @@ GrpcResult Upstream(absl::StatusCode code, std::string action, long http,
 int main() {
   ExpiringCredentials credentials;
   auto metrics = envelope::GatewayMetrics::Create(
-      "0.1.0", {.routed =
-                    [](absl::string_view m) {
-                      return absl::StartsWith(
-                          m, "/tencentcloud.cvm.v20170312.Cvm/");
-                    },
-                .in_flight = [] { return 7; },
-                .upstream =
-                    [] {
-                      return envelope::HttpClient::Stats{3, 12};
-                    },
-                .credentials = &credentials});
+      "0.1.0",
+      {.routed =
+           [](absl::string_view m) {
+             return absl::StartsWith(m, "/tencentcloud.cvm.v20170312.Cvm/");
+           },
+       .in_flight = [] { return 7; },
+       .upstream =
+           [] {
+             return envelope::HttpClient::Stats{3, 12};
+           },
+       .credentials = &credentials,
+       .coalescing =
+           [] { return envelope::CoalescerStats{.saved_requests = 4}; }});
   if (!metrics.ok()) {
     std::fprintf(stderr, "%s\n", metrics.status().ToString().c_str());
     return 1;
@@ -91,6 +93,14 @@ int main() {
   limited.rate_limit_retries = 1;
   Call(**metrics, cvm + "DescribeZones", std::move(limited),
        absl::Milliseconds(1200));
+  // Answered by another call's request, which was sent three times: those
+  // retries are that call's, not counted again.
+  GrpcResult joined =
+      Upstream(absl::StatusCode::kOk, "DescribeRegions", 200, "", 3);
+  joined.transport_retries = 2;
+  joined.coalesced = true;
+  Call(**metrics, cvm + "DescribeRegions", std::move(joined),
+       absl::Milliseconds(7));
   // An error code that needs escaping in the text format.
   Call(**metrics, cvm + "DescribeZones",
        Upstream(absl::StatusCode::kInternal, "DescribeZones", 200,

@@ -12,7 +12,7 @@ the open time is up a probe reaches the primary, which opens the breaker
 again while still failing and closes it once healthy. Every wait polls a
 condition; nothing is timed.
 
-    /usr/bin/python3 tests/python/region_breaker_test.py \\
+    /usr/bin/python3 tests/python/region_failover_test.py \\
         --gateway build/gateway/main/envelope-gateway
 """
 

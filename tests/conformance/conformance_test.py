@@ -2,8 +2,10 @@
 """Conformance of the typed routes against every documented example.
 
 For every example in `third_party/tencentcloud-specs/<svc>/<vYYYYMMDD>/
-examples.json` of the bundled products, through the real gateway and the
-bundled emulator (one call per example):
+examples.json` of the products with a committed proto (with --all-products:
+of every bundled product version, from the vendored tarball, checked against
+known_contradictions_all.txt), through the real gateway and the bundled
+emulator (one call per example):
 
 - request side: the example's request body -> typed request (the generated
   Python class, by the bundled proto) -> gRPC call -> the JSON body the
@@ -48,11 +50,16 @@ Run from the repository root:
         --gateway build/gateway/main/envelope-gateway
 """
 
+import atexit
 import glob
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import unittest
 import urllib.parse
@@ -68,6 +75,7 @@ from harness import PROTO_DIR, REPO  # noqa: E402
 
 SPECS = os.path.join(REPO, "third_party", "tencentcloud-specs")
 KNOWN_FILE = os.path.join(HERE, "known_contradictions.txt")
+PROTO_DIRS = [PROTO_DIR]
 
 SECRET_ID = "AKIDCONFORMANCE0000000000000000000000"
 SECRET_KEY = "conformance-secret-key-00000000000"
@@ -141,8 +149,9 @@ def load_examples():
     for path in sorted(glob.glob(os.path.join(SPECS, "*", "v*", "examples.json"))):
         ver_dir = os.path.basename(os.path.dirname(path))
         svc = os.path.basename(os.path.dirname(os.path.dirname(path)))
-        if not os.path.isfile(os.path.join(PROTO_DIR, "tencentcloud", svc,
-                                           ver_dir, svc + ".proto")):
+        if not any(os.path.isfile(os.path.join(d, "tencentcloud", svc, ver_dir,
+                                               svc + ".proto"))
+                   for d in PROTO_DIRS):
             continue
         with open(path, encoding="utf-8") as f:
             actions = json.load(f)["actions"]
@@ -481,7 +490,25 @@ def reason_of(problems):
 LINE_RE = re.compile(r"^(\S+/v\d{8}) (\S+) #(\d+) (request|response): (.+)$")
 
 
-def read_known(path=KNOWN_FILE):
+def use_all_products(tmp):
+    """--all-products: every bundled product version (docs/protogen.md): the
+    specs unpacked from the vendored tarball, the protos the build generates
+    (tools/protogen/gen_all.py), and known_contradictions_all.txt."""
+    global SPECS, KNOWN_FILE, PROTO_DIRS
+    specs = os.path.join(tmp, "specs")
+    with tarfile.open(os.path.join(REPO, "third_party", "tencentcloud-specs",
+                                   "tccli-specs.tar.xz"), "r:xz") as tar:
+        tar.extractall(specs)
+    generated = os.path.join(tmp, "proto")
+    subprocess.run(["/usr/bin/python3",
+                    os.path.join(REPO, "tools", "protogen", "gen_all.py"),
+                    "--out", generated], check=True, stdout=subprocess.DEVNULL)
+    SPECS, PROTO_DIRS = specs, [PROTO_DIR, generated]
+    KNOWN_FILE = os.path.join(HERE, "known_contradictions_all.txt")
+
+
+def read_known(path=None):
+    path = path or KNOWN_FILE
     known = {}
     if not os.path.exists(path):
         return known
@@ -515,9 +542,15 @@ HEADER = """\
 """
 
 
-def write_known(failures, path=KNOWN_FILE):
+def write_known(failures, path=None):
+    path = path or KNOWN_FILE
     with open(path, "w", encoding="utf-8") as f:
-        f.write(HEADER)
+        header = HEADER
+        if path.endswith("_all.txt"):  # --all-products
+            header = header.replace(
+                "third_party/tencentcloud-specs that", "every bundled product version that"
+            ).replace("--write-known\n", "--write-known --all-products\n")
+        f.write(header)
         for (key, side), reason in sorted(failures.items()):
             f.write("%s %s: %s\n" % (key, side, reason))
 
@@ -534,7 +567,8 @@ class ConformanceTest(harness.GatewayFixture, unittest.TestCase):
             cls.examples = load_examples()
             cls._generate()
             cls.emulator = harness.Emulator.start(
-                "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY)
+                "--secret-id", SECRET_ID, "--secret-key", SECRET_KEY,
+                "--specs", SPECS, timeout=None)
             cls.gateway, gateway_addr = harness.start_gateway(
                 GATEWAY_BIN, cls.emulator.url, "--region=" + REGION,
                 "--max-attempts=1", secret_id=SECRET_ID, secret_key=SECRET_KEY)
@@ -556,7 +590,7 @@ class ConformanceTest(harness.GatewayFixture, unittest.TestCase):
     def _generate(cls):
         files = sorted({"tencentcloud/%s/%s/%s.proto" % (e.svc, e.ver_dir, e.svc)
                         for e in cls.examples})
-        cls.tmp = harness.protoc_python([PROTO_DIR], files,
+        cls.tmp = harness.protoc_python(PROTO_DIRS, files,
                                         prefix="conformance-test-")
         cls.services = {}  # (svc, ver_dir) -> (module, ServiceDescriptor)
         for e in cls.examples:
@@ -865,7 +899,11 @@ if __name__ == "__main__":
     GATEWAY_BIN = harness.take_gateway_flag()
     WRITE_KNOWN = harness.take_switch("--write-known")
     VERBOSE = harness.take_switch("--verbose")
+    if harness.take_switch("--all-products"):
+        ALL_TMP = tempfile.mkdtemp(prefix="conformance-all-")
+        atexit.register(shutil.rmtree, ALL_TMP, True)
+        use_all_products(ALL_TMP)
     if not GATEWAY_BIN:
         sys.exit("usage: conformance_test.py --gateway PATH (or env GATEWAY_BIN)"
-                 " [--write-known] [--verbose]")
+                 " [--write-known] [--verbose] [--all-products]")
     unittest.main()

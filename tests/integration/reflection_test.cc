@@ -113,6 +113,7 @@ TYPED_TEST(ReflectionTest, ListsAndDescribesBundledAndLoadedServices) {
   std::vector<std::string> services = client.Services();
   for (const char* name :
        {"tencentcloud.cvm.v20170312.Cvm", "tencentcloud.vpc.v20170312.Vpc",
+        "tencentcloud.cbs.v20170312.Cbs", "tencentcloud.tke.v20180525.Tke",
         "envelope.gateway.v1.JsonApi", "acme.billing.v1.Billing",
         "grpc.reflection.v1alpha.ServerReflection"}) {
     EXPECT_NE(std::find(services.begin(), services.end(), name), services.end())
@@ -129,6 +130,18 @@ TYPED_TEST(ReflectionTest, ListsAndDescribesBundledAndLoadedServices) {
   ASSERT_NE(limit, nullptr);
   EXPECT_EQ(limit->json_name(), "Limit");
   EXPECT_TRUE(limit->has_presence());
+
+  // A product whose proto is generated at build time: its file is built
+  // when reflection is first asked for it (docs/design.md, "Descriptors").
+  ASSERT_TRUE(client.LoadSymbol("tencentcloud.cbs.v20170312.Cbs", &pool));
+  const auto* disks =
+      pool.FindMethodByName("tencentcloud.cbs.v20170312.Cbs.DescribeDisks");
+  ASSERT_NE(disks, nullptr);
+  EXPECT_EQ(disks->input_type()->FindFieldByName("disk_ids")->json_name(),
+            "DiskIds");
+  typename TypeParam::ServerReflectionRequest tke_file;
+  tke_file.set_file_by_filename("tencentcloud/tke/v20180525/tke.proto");
+  EXPECT_TRUE(client.Ask(tke_file).has_file_descriptor_response());
 
   // Loaded at start-up, with its import of the route options.
   ASSERT_TRUE(client.LoadSymbol("acme.billing.v1.Billing", &pool));

@@ -196,6 +196,7 @@ void FleetRateLimit::Client::OnAnswer(Question* question,
                                       const grpc::Status& status) {
   std::unique_ptr<Question> owned(question);
   GateVerdict verdict;
+  Verdict done;
   {
     absl::MutexLock lock(&mu_);
     const rls::RateLimitResponse::Code code = owned->response.overall_code();
@@ -234,11 +235,15 @@ void FleetRateLimit::Client::OnAnswer(Question* question,
     } else {
       ++counts_.ok;
     }
+    done = std::move(owned->done);
+    // The question (its ClientContext) goes while it is still open: once
+    // `open_` is empty the destructor may run and take the stub and the
+    // channel with it, and a context outliving them trips gRPC's reference
+    // counts ("assertion failed: prior > 0").
+    owned.reset();
     open_.erase(question);
   }
-  // Last: once `open_` is empty the destructor may run; `done` and
-  // `owned` are this question's own.
-  std::move(owned->done)(std::move(verdict));
+  std::move(done)(std::move(verdict));
 }
 
 FleetRateLimit::FleetRateLimit(

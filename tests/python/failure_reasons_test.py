@@ -8,7 +8,10 @@ ErrorInfo (reason, domain, metadata), RetryInfo where the table promises
 one. Reasons a caller cannot see (its own deadline, its cancel) are read
 from the access log, which also has to name the call however it ended.
 INTERNAL has no way in from outside; tests/unit/gateway_errors_test.cc
-covers it.
+covers it. The reasons of opt-in features have tests of their own, with
+the processes those need: REGION_BREAKER_OPEN in region_failover_test.py,
+FLEET_RATE_LIMIT and RATE_LIMIT_SERVICE_UNAVAILABLE in
+rate_limit_service_test.py.
 
     /usr/bin/python3 tests/python/failure_reasons_test.py \
         --gateway build/gateway/main/envelope-gateway
@@ -245,6 +248,27 @@ class GatewayErrorsTest(ops.GatewayTest):
                     service="cvm", action="DescribeZones")
         self.assertEqual(self.requests(), [])
         self.stop_ok(gw)
+
+    def test_local_rate_limit(self):
+        # One request per 5 s: the second call's turn lies past its 2 s
+        # deadline, so it ends at once, nothing sent, with the wait.
+        gw = self.start("--rate-limit=DescribeZones=0.2")
+        self.assertEqual(gw.call("DescribeZones")[0], S.OK)
+        err = self.fail_within(gw, "DescribeZones", 2)
+        meta = self.expect(err, S.RESOURCE_EXHAUSTED, "LOCAL_RATE_LIMIT",
+                           retry_seconds=self.retry_seconds(err),
+                           service="cvm", action="DescribeZones",
+                           region=ops.REGION)
+        self.assertNotIn("attempts", meta)
+        self.assertGreaterEqual(self.retry_seconds(err), 3)
+        self.assertLessEqual(self.retry_seconds(err), 4)
+        self.assertEqual(len(self.requests("DescribeZones")), 1)
+        self.stop_ok(gw)
+
+    def retry_seconds(self, err):
+        retry = self.decode_details(err).get("google.rpc.RetryInfo")
+        self.assertIsNotNone(retry, "no RetryInfo")
+        return retry.retry_delay.seconds
 
     # -- the upstream
 

@@ -87,6 +87,8 @@ int main() {
     return samples[std::min(samples.size() - 1,
                             static_cast<size_t>(q * samples.size()))];
   };
+  size_t within_20ms = 0;
+  for (const Sample& s : samples) within_20ms += s.fresh_ms <= 20 ? 1 : 0;
   double total = 0;
   for (const Sample& s : samples) total += s.ms;
   std::printf("router over %zu bundled files: created in %.1f ms\n",
@@ -111,6 +113,7 @@ int main() {
       at(0.5).fresh_ms, at(0.9).fresh_ms, at(0.99).fresh_ms,
       samples.back().fresh_ms, samples.back().name.c_str(),
       samples.back().bytes);
+  std::printf("  %zu of %zu within 20 ms\n", within_20ms, samples.size());
   std::printf(
       "  all %zu built: %.0f ms in all, RSS %.1f MiB (+%.1f MiB, "
       "%.2f MiB per product)\n",

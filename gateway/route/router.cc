@@ -284,11 +284,17 @@ void Router::BuildLazy(LazyFile& lazy) const {
         absl::StrCat(lazy.file->name, " does not build: ", errors_->Take()));
     return;
   }
-  lazy.status = AddRoutes(built, lazy.routes);
-  if (!lazy.status.ok()) lazy.routes.clear();
+  Routes routes;
+  lazy.status = AddRoutes(built, routes, /*prototypes=*/false);
+  if (!lazy.status.ok()) return;
+  for (auto& [path, route] : routes) {
+    auto& slot = lazy.routes[path];
+    slot = std::make_unique<LazyRoute>();
+    slot->route = std::move(route);
+  }
 }
 
-const Router::LazyFile& Router::Built(LazyFile& lazy) const {
+Router::LazyFile& Router::Built(LazyFile& lazy) const {
   absl::call_once(lazy.once, [this, &lazy] { BuildLazy(lazy); });
   return lazy;
 }
@@ -300,8 +306,8 @@ absl::Status Router::BuildAll() const {
   return absl::OkStatus();
 }
 
-absl::Status Router::AddRoutes(const FileDescriptor* file,
-                               Routes& routes) const {
+absl::Status Router::AddRoutes(const FileDescriptor* file, Routes& routes,
+                               bool prototypes) const {
   std::string service_name, version;
   const bool tencent =
       ParseTencentCloudPackage(file->package(), &service_name, &version);
@@ -343,8 +349,11 @@ absl::Status Router::AddRoutes(const FileDescriptor* file,
         return absl::InvalidArgumentError(
             absl::StrCat(file->name(), ": ", path, ": ", bad.message()));
       }
-      route.request_prototype = factory_->GetPrototype(method->input_type());
-      route.response_prototype = factory_->GetPrototype(method->output_type());
+      if (prototypes) {
+        route.request_prototype = factory_->GetPrototype(method->input_type());
+        route.response_prototype =
+            factory_->GetPrototype(method->output_type());
+      }
       routes[path] = std::move(route);
     }
   }
@@ -384,9 +393,18 @@ const MethodRoute* Router::Find(absl::string_view path) const {
   }
   auto lazy = lazy_services_.find(path.substr(1, slash - 1));
   if (lazy == lazy_services_.end()) return nullptr;
-  const Routes& routes = Built(*lazy->second).routes;
+  auto& routes = Built(*lazy->second).routes;
   auto it = routes.find(path);
-  return it == routes.end() ? nullptr : &it->second;
+  if (it == routes.end()) return nullptr;
+  LazyRoute& lazy_route = *it->second;
+  absl::call_once(lazy_route.prototypes, [this, &lazy_route] {
+    MethodRoute& route = lazy_route.route;
+    route.request_prototype =
+        factory_->GetPrototype(route.method->input_type());
+    route.response_prototype =
+        factory_->GetPrototype(route.method->output_type());
+  });
+  return &lazy_route.route;
 }
 
 std::vector<std::string> Router::ServiceNames() const {

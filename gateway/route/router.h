@@ -96,20 +96,29 @@ class Router {
   explicit Router(const Options& options);
   absl::Status AddLaterSets(const std::vector<DescriptorSet>& descriptor_sets);
   using Routes = absl::flat_hash_map<std::string, MethodRoute>;
+  // `prototypes`: fill in the routes' message prototypes now (else the
+  // first Find of each route does).
   absl::Status AddRoutes(const google::protobuf::FileDescriptor* file,
-                         Routes& routes) const;
+                         Routes& routes, bool prototypes = true) const;
   absl::Status CheckRoute(const MethodRoute& route) const;
   absl::Status BuildEager(const std::string& set_name, const std::string& name);
 
+  // A route of a lazy file: its prototypes are made on its first Find (a
+  // product's file has hundreds of methods; a caller uses a few).
+  struct LazyRoute {
+    MethodRoute route;
+    absl::once_flag prototypes;
+  };
   // A first-set product file, built on first use.
   struct LazyFile {
     const EncodedFiles::File* file = nullptr;
     absl::once_flag once;
     absl::Status status;  // why it did not build or route
-    Routes routes;        // set once `once` ran
+    // By path; set once `once` ran.
+    absl::flat_hash_map<std::string, std::unique_ptr<LazyRoute>> routes;
   };
   void BuildLazy(LazyFile& lazy) const;
-  const LazyFile& Built(LazyFile& lazy) const;
+  LazyFile& Built(LazyFile& lazy) const;
 
   class PoolErrors;
 

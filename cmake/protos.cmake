@@ -103,8 +103,14 @@ add_custom_command(
   DEPENDS ${BUNDLED_DESCRIPTOR_SET}
           ${CMAKE_SOURCE_DIR}/tools/protogen/index_descriptors.py
   COMMENT "index of the bundled descriptor set")
+# A target of its own, so that targets of other directories (the fuzz seeds)
+# can wait for the set: a custom command's output has a rule only in its
+# own directory.
+add_custom_target(bundled_descriptor_set
+  DEPENDS ${BUNDLED_DESCRIPTOR_SET} ${BUNDLED_DESCRIPTOR_INDEX})
 # Embedded with the assembler's .incbin: no multi-megabyte C array to compile.
 add_library(bundled_descriptors gateway/route/bundled_descriptors.cc)
+add_dependencies(bundled_descriptors bundled_descriptor_set)
 target_compile_definitions(bundled_descriptors
   PRIVATE BUNDLED_DESCRIPTOR_SET_PATH="${BUNDLED_DESCRIPTOR_SET}"
           BUNDLED_DESCRIPTOR_INDEX_PATH="${BUNDLED_DESCRIPTOR_INDEX}")

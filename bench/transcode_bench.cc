@@ -335,8 +335,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
-  auto router = envelope::Router::Create(
-      {{"bundled", "", &envelope::BundledFiles()}});
+  auto router =
+      envelope::Router::Create({{"bundled", "", &envelope::BundledFiles()}});
   if (!router.ok()) Die(router.status().ToString());
 
   const Example instances =

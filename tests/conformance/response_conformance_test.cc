@@ -438,8 +438,7 @@ std::string Slurp(const fs::path& path) {
 class Conformance : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto router =
-        Router::Create({{"bundled", "", &BundledFiles()}});
+    auto router = Router::Create({{"bundled", "", &BundledFiles()}});
     ASSERT_TRUE(router.ok()) << router.status();
     router_ = router->release();
   }

@@ -97,8 +97,7 @@ class GatewayTest : public ::testing::Test {
     gateway_ = gateway->release();
     channel_ = new std::shared_ptr<grpc::Channel>(grpc::CreateChannel(
         gateway_->address(), grpc::InsecureChannelCredentials()));
-    auto router =
-        Router::Create({{"bundled", "", &BundledFiles()}});
+    auto router = Router::Create({{"bundled", "", &BundledFiles()}});
     ASSERT_TRUE(router.ok());
     router_ = router->release();
   }

@@ -214,8 +214,7 @@ TEST(WellKnownTypesTest, BadFormsNameThePath) {
 // The generated Tencent Cloud protos, as dynamic messages: what the gateway
 // really transcodes.
 TEST(TranscodeDynamicTest, DescribeInstancesResponseKeepsEveryValue) {
-  auto router =
-      Router::Create({{"bundled", "", &BundledFiles()}});
+  auto router = Router::Create({{"bundled", "", &BundledFiles()}});
   ASSERT_TRUE(router.ok()) << router.status();
   const MethodRoute* route =
       (*router)->Find("/tencentcloud.cvm.v20170312.Cvm/DescribeInstances");

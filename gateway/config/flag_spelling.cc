@@ -43,6 +43,13 @@ std::string NearestName(absl::string_view name,
   std::string nearest;
   size_t best = std::numeric_limits<size_t>::max();
   for (const std::string& candidate : known) {
+    // The difference in length is a lower bound of the distance: a name
+    // that cannot be near is not measured, so a long unknown key (a config
+    // file is outside input) costs its length, not length × every name.
+    const size_t length_gap = typed.size() > candidate.size()
+                                  ? typed.size() - candidate.size()
+                                  : candidate.size() - typed.size();
+    if (length_gap > allowed || length_gap >= best) continue;
     const size_t distance = EditDistance(typed, Underscored(candidate));
     if (distance < best) {
       best = distance;

@@ -105,15 +105,15 @@ GrpcResult ResultFromAnswer(const MethodRoute& route,
   // regrowing.
   result.payload.reserve(response.body.size());
   absl::Status status = JsonValueToWire(
-      envelope.response, route.method->output_type(), &result.payload);
+      envelope.response, route.response_prototype->GetDescriptor(),
+      &result.payload);
   if (!status.ok()) {
     result.payload.clear();
     result.code = absl::StatusCode::kInternal;
     result.reason = gateway_reason::kResponseNotTranscodable;
     result.message =
         Truncated(absl::StrCat("upstream response does not fit ",
-                               route.method->output_type()->full_name(), ": ",
-                               status.message()),
+                               route.response_type, ": ", status.message()),
                   kMaxErrorMessage);
     return result;
   }

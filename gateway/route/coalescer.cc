@@ -69,10 +69,9 @@ bool Coalescer::Covers(const ApiCall& api, bool has_client_token) const {
 std::string Coalescer::Key(const CallAttempts::Setup& setup) {
   const ApiCall& api = setup.api;
   // A typed method and JsonApi answer the same request in different forms.
-  const std::string route = setup.route == nullptr || setup.route->untyped ||
-                                    setup.route->method == nullptr
+  const std::string route = setup.route == nullptr || setup.route->untyped
                                 ? std::string()
-                                : setup.route->method->full_name();
+                                : setup.route->path;
   std::string key;
   key.reserve(api.body.size() + 128);
   // Each part length-prefixed: different calls never make the same key.

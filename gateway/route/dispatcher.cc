@@ -58,8 +58,8 @@ absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
   std::unique_ptr<google::protobuf::Message> request(
       route.request_prototype->New());
   if (!request->ParseFromString(payload)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "request does not parse as ", route.method->input_type()->full_name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("request does not parse as ", route.request_type));
   }
   ApiCall call;
   call.service = route.service;

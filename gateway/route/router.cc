@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "envelope/gateway/v1/options.pb.h"
 #include "gateway/route/api_names.h"
+#include "gateway/route/product_parts.h"
 #include "gateway/upstream/upstream.h"
 #include "google/protobuf/descriptor.pb.h"
 
@@ -149,8 +150,8 @@ absl::StatusOr<std::unique_ptr<Router>> Router::Create(
     }
   }
   absl::flat_hash_set<std::string> eager_services;
-  for (const auto& [path, route] : router->routes_) {
-    eager_services.insert(route.method->service()->full_name());
+  for (const std::string& service : router->ServiceNames()) {
+    eager_services.insert(service);  // no lazy file is listed yet
   }
   for (const EncodedFiles::File& file : router->first_->files()) {
     if (!file.lazy || hidden.contains(file.name)) continue;
@@ -269,23 +270,35 @@ absl::Status Router::BuildEager(const std::string& set_name,
         "descriptor set ", set_name, ": ", name, " does not build: ",
         errors_->Take(), " (was it made with protoc --include_imports?)"));
   }
-  absl::Status routes = AddRoutes(built, routes_);
-  if (!routes.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("descriptor set ", set_name, ": ", routes.message()));
+  FileDescriptorProto proto;
+  built->CopyTo(&proto);
+  Routes routes;
+  absl::Status status = AddRoutes(proto, routes);
+  for (auto& [path, route] : routes) {
+    if (!status.ok()) break;
+    status = MakePrototypes(route);
   }
+  if (!status.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("descriptor set ", set_name, ": ", status.message()));
+  }
+  for (auto& [path, route] : routes) routes_[path] = std::move(route);
   return absl::OkStatus();
 }
 
-void Router::BuildLazy(LazyFile& lazy) const {
-  const FileDescriptor* built = pool_->FindFileByName(lazy.file->name);
-  if (built == nullptr) {
-    lazy.status = absl::InternalError(
-        absl::StrCat(lazy.file->name, " does not build: ", errors_->Take()));
+// Only the services are read: each route builds what it reaches on its own
+// first Find.
+void Router::RouteLazy(LazyFile& lazy) const {
+  std::string services;
+  FileDescriptorProto proto;
+  if (!ProductParts::ServicesOnly(lazy.file->bytes, &services) ||
+      !proto.ParseFromString(services)) {
+    lazy.status =
+        absl::InternalError(absl::StrCat(lazy.file->name, " does not parse"));
     return;
   }
   Routes routes;
-  lazy.status = AddRoutes(built, routes, /*prototypes=*/false);
+  lazy.status = AddRoutes(proto, routes);
   if (!lazy.status.ok()) return;
   for (auto& [path, route] : routes) {
     auto& slot = lazy.routes[path];
@@ -294,66 +307,97 @@ void Router::BuildLazy(LazyFile& lazy) const {
   }
 }
 
-Router::LazyFile& Router::Built(LazyFile& lazy) const {
-  absl::call_once(lazy.once, [this, &lazy] { BuildLazy(lazy); });
+Router::LazyFile& Router::Routed(LazyFile& lazy) const {
+  absl::call_once(lazy.once, [this, &lazy] { RouteLazy(lazy); });
   return lazy;
+}
+
+const MethodRoute* Router::Prototyped(LazyRoute& lazy_route) const {
+  absl::call_once(lazy_route.prototypes, [this, &lazy_route] {
+    lazy_route.status = MakePrototypes(lazy_route.route);
+  });
+  return lazy_route.status.ok() ? &lazy_route.route : nullptr;
 }
 
 absl::Status Router::BuildAll() const {
   for (const auto& lazy : lazy_files_) {
-    if (absl::Status status = Built(*lazy).status; !status.ok()) return status;
+    if (absl::Status status = Routed(*lazy).status; !status.ok()) {
+      return status;
+    }
+    if (pool_->FindFileByName(lazy->file->name) == nullptr) {
+      return absl::InternalError(
+          absl::StrCat(lazy->file->name, " does not build: ", errors_->Take()));
+    }
+    for (auto& [path, lazy_route] : lazy->routes) {
+      if (Prototyped(*lazy_route) == nullptr) return lazy_route->status;
+    }
   }
   return absl::OkStatus();
 }
 
-absl::Status Router::AddRoutes(const FileDescriptor* file, Routes& routes,
-                               bool prototypes) const {
+absl::Status Router::MakePrototypes(MethodRoute& route) const {
+  const auto* request = pool_->FindMessageTypeByName(route.request_type);
+  const auto* response = pool_->FindMessageTypeByName(route.response_type);
+  if (request == nullptr || response == nullptr) {
+    return absl::InternalError(absl::StrCat(
+        route.path, ": ",
+        request == nullptr ? route.request_type : route.response_type,
+        " does not build: ", errors_->Take()));
+  }
+  route.request_prototype = factory_->GetPrototype(request);
+  route.response_prototype = factory_->GetPrototype(response);
+  return absl::OkStatus();
+}
+
+absl::Status Router::AddRoutes(const FileDescriptorProto& file,
+                               Routes& routes) const {
   std::string service_name, version;
   const bool tencent =
-      ParseTencentCloudPackage(file->package(), &service_name, &version);
-  for (int s = 0; s < file->service_count(); ++s) {
-    const auto* service = file->service(s);
-    const bool untyped = service->full_name() == kJsonApiService;
-    for (int m = 0; m < service->method_count(); ++m) {
-      const auto* method = service->method(m);
-      if (method->client_streaming() || method->server_streaming()) continue;
+      ParseTencentCloudPackage(file.package(), &service_name, &version);
+  for (const auto& service : file.service()) {
+    const std::string service_full_name =
+        file.package().empty()
+            ? service.name()
+            : absl::StrCat(file.package(), ".", service.name());
+    const bool untyped = service_full_name == kJsonApiService;
+    for (const auto& method : service.method()) {
+      if (method.client_streaming() || method.server_streaming()) continue;
       MethodRoute route;
       if (tencent) {
         route.service = service_name;
         route.version = version;
       }
-      route.action = method->name();
+      route.action = method.name();
       Apply(
-          service->options().GetExtension(envelope::gateway::v1::service_route),
+          service.options().GetExtension(envelope::gateway::v1::service_route),
           route);
-      Apply(method->options().GetExtension(envelope::gateway::v1::method_route),
+      Apply(method.options().GetExtension(envelope::gateway::v1::method_route),
             route);
       route.untyped = untyped;
+      route.path = absl::StrCat("/", service_full_name, "/", method.name());
       if (!untyped && (route.service.empty() || route.version.empty())) {
         // Neither a tencentcloud package nor route options: not routed. Route
         // options that leave one out are a mistake, not a choice.
-        if (service->options().HasExtension(
+        if (service.options().HasExtension(
                 envelope::gateway::v1::service_route) ||
-            method->options().HasExtension(
+            method.options().HasExtension(
                 envelope::gateway::v1::method_route)) {
           return absl::InvalidArgumentError(absl::StrCat(
-              file->name(), ": /", service->full_name(), "/", method->name(),
+              file.name(), ": ", route.path,
               ": route options need both a service and a version"));
         }
         continue;
       }
-      route.method = method;
-      const std::string path =
-          absl::StrCat("/", service->full_name(), "/", method->name());
+      // protoc writes full names with a leading dot.
+      route.request_type =
+          std::string(absl::StripPrefix(method.input_type(), "."));
+      route.response_type =
+          std::string(absl::StripPrefix(method.output_type(), "."));
       if (absl::Status bad = CheckRoute(route); !bad.ok()) {
         return absl::InvalidArgumentError(
-            absl::StrCat(file->name(), ": ", path, ": ", bad.message()));
+            absl::StrCat(file.name(), ": ", route.path, ": ", bad.message()));
       }
-      if (prototypes) {
-        route.request_prototype = factory_->GetPrototype(method->input_type());
-        route.response_prototype =
-            factory_->GetPrototype(method->output_type());
-      }
+      std::string path = route.path;
       routes[path] = std::move(route);
     }
   }
@@ -393,24 +437,16 @@ const MethodRoute* Router::Find(absl::string_view path) const {
   }
   auto lazy = lazy_services_.find(path.substr(1, slash - 1));
   if (lazy == lazy_services_.end()) return nullptr;
-  auto& routes = Built(*lazy->second).routes;
+  auto& routes = Routed(*lazy->second).routes;
   auto it = routes.find(path);
-  if (it == routes.end()) return nullptr;
-  LazyRoute& lazy_route = *it->second;
-  absl::call_once(lazy_route.prototypes, [this, &lazy_route] {
-    MethodRoute& route = lazy_route.route;
-    route.request_prototype =
-        factory_->GetPrototype(route.method->input_type());
-    route.response_prototype =
-        factory_->GetPrototype(route.method->output_type());
-  });
-  return &lazy_route.route;
+  return it == routes.end() ? nullptr : Prototyped(*it->second);
 }
 
 std::vector<std::string> Router::ServiceNames() const {
   std::vector<std::string> names;
   for (const auto& [path, route] : routes_) {
-    names.push_back(route.method->service()->full_name());
+    names.push_back(std::string(absl::string_view(path).substr(
+        1, path.rfind('/') - 1)));  // "/pkg.Service/Method"
   }
   for (const auto& [service, lazy] : lazy_services_) names.push_back(service);
   std::sort(names.begin(), names.end());

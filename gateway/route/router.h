@@ -26,7 +26,10 @@ struct MethodRoute {
   std::string endpoint;  // from the custom options; empty: the gateway's
   // ErrorInfo.domain from the custom options; empty: the gateway's.
   std::string error_domain;
-  const google::protobuf::MethodDescriptor* method = nullptr;
+  std::string path;  // "/tencentcloud.cvm.v20170312.Cvm/DescribeZones"
+  // Full names of the input and output messages.
+  std::string request_type;
+  std::string response_type;
   // Prototypes of the input and output messages (dynamic messages).
   const google::protobuf::Message* request_prototype = nullptr;
   const google::protobuf::Message* response_prototype = nullptr;
@@ -36,9 +39,11 @@ struct MethodRoute {
 
 // Maps gRPC method paths ("/pkg.Service/Method") to routes, from descriptors:
 // the bundled set and any set loaded at start-up. The first set's product
-// files (tencentcloud.*, one per package) are built on first use: Find of a
-// path of theirs builds the file once, under a once-flag, and later calls
-// read it without a lock (docs/design.md, "Descriptors"). Thread-safe.
+// files (tencentcloud.*, one per package) are built on first use: the first
+// Find of a product reads its services, and the first Find of a path builds
+// the descriptors its request and response reach, each once, under
+// once-flags; later calls read them without a lock (docs/design.md,
+// "Descriptors"). Thread-safe.
 class Router {
  public:
   // `descriptor_sets`: serialized FileDescriptorSets, bundled one first. A set
@@ -74,15 +79,16 @@ class Router {
 
   ~Router();
 
-  // nullptr when no route has that path. The first call to a path of a
-  // product not built yet builds its file (a few milliseconds).
+  // nullptr when no route has that path. The first call to a path builds
+  // what its messages reach (a few milliseconds at most).
   const MethodRoute* Find(absl::string_view path) const;
 
   // Full names of the routed services, sorted; builds nothing.
   std::vector<std::string> ServiceNames() const;
 
-  // Builds every product file not built yet, and says which did not build
-  // or route. For tests and tools; the gateway builds on first use.
+  // Builds every product file not built yet and every route's messages,
+  // and says which did not build or route. For tests and tools; the
+  // gateway builds on first use.
   // Example: ASSERT_TRUE(router->BuildAll().ok());
   absl::Status BuildAll() const;
   const google::protobuf::DescriptorPool& pool() const { return *pool_; }
@@ -96,10 +102,11 @@ class Router {
   explicit Router(const Options& options);
   absl::Status AddLaterSets(const std::vector<DescriptorSet>& descriptor_sets);
   using Routes = absl::flat_hash_map<std::string, MethodRoute>;
-  // `prototypes`: fill in the routes' message prototypes now (else the
-  // first Find of each route does).
-  absl::Status AddRoutes(const google::protobuf::FileDescriptor* file,
-                         Routes& routes, bool prototypes = true) const;
+  // The routes of a file's services; their prototypes are not made.
+  absl::Status AddRoutes(const google::protobuf::FileDescriptorProto& file,
+                         Routes& routes) const;
+  // The route's message prototypes, building what they reach.
+  absl::Status MakePrototypes(MethodRoute& route) const;
   absl::Status CheckRoute(const MethodRoute& route) const;
   absl::Status BuildEager(const std::string& set_name, const std::string& name);
 
@@ -108,17 +115,19 @@ class Router {
   struct LazyRoute {
     MethodRoute route;
     absl::once_flag prototypes;
+    absl::Status status;  // why its messages did not build
   };
-  // A first-set product file, built on first use.
+  // A first-set product file, routed on first use.
   struct LazyFile {
     const EncodedFiles::File* file = nullptr;
     absl::once_flag once;
-    absl::Status status;  // why it did not build or route
+    absl::Status status;  // why it did not route
     // By path; set once `once` ran.
     absl::flat_hash_map<std::string, std::unique_ptr<LazyRoute>> routes;
   };
-  void BuildLazy(LazyFile& lazy) const;
-  LazyFile& Built(LazyFile& lazy) const;
+  void RouteLazy(LazyFile& lazy) const;
+  LazyFile& Routed(LazyFile& lazy) const;
+  const MethodRoute* Prototyped(LazyRoute& lazy_route) const;
 
   class PoolErrors;
 

@@ -6,6 +6,7 @@
 
 #include "gateway/route/bundled_descriptors.h"
 #include "gateway/route/encoded_files.h"
+#include "gateway/route/product_parts.h"
 #include "gateway/route/router.h"
 #include "gateway/transcode/transcode.h"
 #include "google/protobuf/descriptor.pb.h"
@@ -76,7 +77,19 @@ TEST(BundledProductsTest, ListsEveryServiceAndBuildsOnlyWhatIsCalled) {
   EXPECT_EQ(route->action, "DescribeDisks");
   EXPECT_EQ(route->request_prototype->GetDescriptor()->full_name(),
             "tencentcloud.cbs.v20170312.DescribeDisksRequest");
-  EXPECT_TRUE(router->pool().InternalIsFileLoaded(kCbsFile));
+  // Only the parts its request and response reach are built: not the
+  // product's file with its services, not another method's messages.
+  auto parts =
+      ProductParts::Split(kCbsFile, BundledFiles().FindByName(kCbsFile)->bytes);
+  ASSERT_TRUE(parts.ok()) << parts.status();
+  const std::string request_part(
+      parts->FileOfSymbol("tencentcloud.cbs.v20170312.DescribeDisksRequest"));
+  EXPECT_EQ(route->request_prototype->GetDescriptor()->file()->name(),
+            request_part);
+  EXPECT_TRUE(router->pool().InternalIsFileLoaded(request_part));
+  EXPECT_FALSE(router->pool().InternalIsFileLoaded(kCbsFile));
+  EXPECT_FALSE(router->pool().InternalIsFileLoaded(std::string(
+      parts->FileOfSymbol("tencentcloud.cbs.v20170312.CreateDisksRequest"))));
   EXPECT_FALSE(router->pool().InternalIsFileLoaded(
       "tencentcloud/cvm/v20170312/cvm.proto"));
   EXPECT_EQ(router->Find(kDescribeDisks), route);  // built once
@@ -184,6 +197,12 @@ TEST(BundledProductsTest, ALoadedSetReplacesALazyProduct) {
       (*router)->Find("/tencentcloud.cbs.v20170312.Cbs/DescribeSomethingNew"),
       nullptr);
   EXPECT_NE((*router)->Find(kDescribeDisks), nullptr);
+  // The replaced product's parts are never served.
+  EXPECT_FALSE((*router)->pool().InternalIsFileLoaded(
+      "tencentcloud/cbs/v20170312/cbs.part0.proto"));
+  EXPECT_EQ((*router)->pool().FindFileByName(
+                "tencentcloud/cbs/v20170312/cbs.part0.proto"),
+            nullptr);
   EXPECT_EQ((*router)->load_notes(),
             std::vector<std::string>{std::string(kCbsFile) +
                                      " replaced by newer-cbs.pb"});

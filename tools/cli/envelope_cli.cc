@@ -205,8 +205,7 @@ int Run(const std::vector<std::string>& args, const Flags& flags) {
   }
   auto channel =
       grpc::CreateChannel(flags.target, grpc::InsecureChannelCredentials());
-  std::string path = absl::StrCat("/", route->method->service()->full_name(),
-                                  "/", route->method->name());
+  const std::string& path = route->path;
   std::cout << "call " << path << "\n";
   return PrintResult(CallUnary(channel, path, request, metadata, flags.timeout),
                      route);

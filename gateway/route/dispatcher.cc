@@ -11,6 +11,7 @@
 #include "gateway/route/api_names.h"
 #include "gateway/route/call_attempts.h"
 #include "gateway/route/coalescer.h"
+#include "gateway/transcode/multipart.h"
 #include "gateway/transcode/transcode.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -66,6 +67,13 @@ absl::StatusOr<ApiCall> TypedCall(const MethodRoute& route,
   call.version = route.version;
   call.action = route.action;
   call.endpoint = route.endpoint;
+  if (route.multipart) {
+    std::string boundary;
+    call.content_type = MultipartContentType(&boundary);
+    absl::Status written = MessageToMultipart(*request, boundary, &call.body);
+    if (!written.ok()) return written;
+    return call;
+  }
   absl::Status written = MessageToJson(*request, &call.body);
   if (!written.ok()) return written;
   // protobuf's C++ parser only logs a proto3 string that is not UTF-8; the

@@ -12,6 +12,7 @@
 #include "envelope/gateway/v1/options.pb.h"
 #include "gateway/route/api_names.h"
 #include "gateway/route/product_parts.h"
+#include "gateway/transcode/multipart.h"
 #include "gateway/upstream/upstream.h"
 #include "google/protobuf/descriptor.pb.h"
 
@@ -346,6 +347,7 @@ absl::Status Router::MakePrototypes(MethodRoute& route) const {
   }
   route.request_prototype = factory_->GetPrototype(request);
   route.response_prototype = factory_->GetPrototype(response);
+  route.multipart = !route.untyped && TakesMultipart(*request);
   return absl::OkStatus();
 }
 

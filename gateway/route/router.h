@@ -35,6 +35,9 @@ struct MethodRoute {
   const google::protobuf::Message* response_prototype = nullptr;
   // envelope.gateway.v1.JsonApi/Call: service, version and action per call.
   bool untyped = false;
+  // Sent as multipart/form-data: the request has `binary` members
+  // (gateway/transcode/multipart.h).
+  bool multipart = false;
 };
 
 // Maps gRPC method paths ("/pkg.Service/Method") to routes, from descriptors:

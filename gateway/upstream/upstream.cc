@@ -102,7 +102,10 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
   const absl::string_view host = UrlAuthority(request.url);
   HttpHeaders& h = request.headers;
   h.Add("Host", host);
-  h.Add("Content-Type", kContentType);
+  const absl::string_view content_type =
+      call.content_type.empty() ? absl::string_view(kContentType)
+                                : absl::string_view(call.content_type);
+  h.Add("Content-Type", content_type);
   h.Add("X-TC-Action", call.action);
   h.Add("X-TC-Version", call.version);
   h.Add("X-TC-Timestamp", timestamp_text.Piece());
@@ -134,7 +137,7 @@ absl::StatusOr<HttpRequest> Upstream::BuildRequest(const ApiCall& call) const {
     h.Add("Authorization",
           Tc3Authorization(credentials, {.service = call.service,
                                          .host = host,
-                                         .content_type = kContentType,
+                                         .content_type = content_type,
                                          .body = call.body,
                                          .timestamp = timestamp}));
     if (!credentials.session_token.empty()) {

@@ -41,7 +41,10 @@ struct ApiCall {
   std::string region;    // empty: no X-TC-Region
   std::string language;  // empty: no X-TC-Language
   std::string endpoint;  // a route's own endpoint (template); empty: options
-  std::string body;      // the JSON parameters
+  std::string body;      // the parameters: JSON, or as `content_type` says
+  // Empty: "application/json; charset=utf-8". Else the Content-Type sent
+  // and signed ("multipart/form-data; boundary=...").
+  std::string content_type;
   absl::Time deadline = absl::InfiniteFuture();
   // The action must not be executed twice (not idempotent, no ClientToken):
   // send it on a new connection, where nothing re-sends it unasked.

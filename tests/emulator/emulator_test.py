@@ -9,6 +9,7 @@ at test time); the signature verifier is also checked directly against the
 published TC3 vector (testdata/tc3-vector.md).
 """
 
+import base64
 import datetime
 import hashlib
 import hmac
@@ -237,6 +238,41 @@ class VectorTest(unittest.TestCase):
     def test_session_token(self):
         self.assertCode("AuthFailure.TokenFailure", self.headers(), session_token="tok")
         self.verify(self.headers(**{"x-tc-token": "tok"}), session_token="tok")
+
+
+class FormTest(unittest.TestCase):
+    """parse_form: the multipart/form-data bodies of actions with binary
+    members (docs/emulator.md)."""
+
+    TYPE = "multipart/form-data; boundary=b0"
+
+    def test_parts_with_and_without_file_names(self):
+        body = (b'--b0\r\nContent-Disposition: form-data; name="File"; '
+                b'filename="File"\r\n\r\n\x00\xff\r\n--b1\r\n'
+                b'--b0\r\nContent-Disposition: form-data; name="Ids"\r\n'
+                b'Content-Type: application/json\r\n\r\n[1,2]\r\n--b0--\r\n')
+        parts = emulator.parse_form(self.TYPE, body)
+        self.assertEqual([(p["name"], p["filename"], p["content_type"]) for p in parts],
+                         [("File", "File", None), ("Ids", None, "application/json")])
+        self.assertEqual(base64.b64decode(parts[0]["base64"]), b"\x00\xff\r\n--b1")
+        self.assertEqual(base64.b64decode(parts[1]["base64"]), b"[1,2]")
+
+    def test_an_empty_body_is_no_parts(self):
+        self.assertEqual(emulator.parse_form(self.TYPE, b""), [])
+
+    def test_malformed_forms_are_refused(self):
+        head = b'--b0\r\nContent-Disposition: form-data; name="A"\r\n\r\nx'
+        for content_type, body in [
+                ("multipart/form-data", b""),                       # no boundary
+                (self.TYPE, b"x--b0--"),                            # no leading boundary
+                (self.TYPE, head),                                  # never closed
+                (self.TYPE, head + b"\r\n--b0--junk"),              # bytes after the end
+                (self.TYPE, b"--b0\r\nno headers\r\n--b0--"),       # no blank line
+                (self.TYPE, b"--b0\r\nX: y\r\n\r\nv\r\n--b0--"),  # no name
+        ]:
+            with self.subTest(body=body):
+                with self.assertRaises(ValueError):
+                    emulator.parse_form(content_type, body)
 
 
 class SignedEmulatorTest(unittest.TestCase):

@@ -782,9 +782,15 @@ class Handler(BaseHTTPRequestHandler):
         action = headers.get("x-tc-action", "").strip()
         version = headers.get("x-tc-version", "").strip()
         service = service_hint(headers)
+        form = None
+        if headers.get("content-type", "").startswith("multipart/form-data"):
+            try:
+                form = parse_form(headers["content-type"], body)
+            except ValueError as e:
+                form = {"error": str(e)}
         record = self.state.requests.record({
             "method": self.command, "path": self.path, "headers": headers,
-            "body": body.decode("utf-8", errors="replace"),
+            "body": body.decode("utf-8", errors="replace"), "form": form,
             "action": action or None, "version": version or None,
             "region": headers.get("x-tc-region", "").strip() or None,
             "service": service, "signature_ok": None, "time": utc_now_iso(),
@@ -866,6 +872,7 @@ class Handler(BaseHTTPRequestHandler):
         return status, payload, ctype, extra, code
 
     def _default_answer(self, body, action, service, version):
+        content_type = self.headers.get("Content-Type", "")
         try:
             if not action:
                 raise ApiError("MissingParameter",
@@ -874,7 +881,12 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError("MissingParameter",
                                "The request is missing a required parameter `X-TC-Version`.")
             output = self.state.catalog.lookup(action, service, version)
-            if not is_json_object(body):
+            if content_type.startswith("multipart/form-data"):
+                try:
+                    parse_form(content_type, body)
+                except ValueError as e:
+                    raise ApiError("InvalidParameter", "request body is not a form: %s" % e)
+            elif not is_json_object(body):
                 raise ApiError("InvalidParameter", "request body is not a JSON object")
         except ApiError as e:
             return self._error(e)
@@ -891,6 +903,53 @@ class PartialAnswer:
 
     def __init__(self, data):
         self.data = data
+
+
+_FORM_BOUNDARY = re.compile(r'multipart/form-data;\s*boundary="?([^";\s]+)"?')
+_FORM_NAME = re.compile(r'(?:^|;)\s*name="([^"]*)"')
+_FORM_FILENAME = re.compile(r';\s*filename="([^"]*)"')
+
+
+def parse_form(content_type, body):
+    """The parts of a multipart/form-data body (actions with `binary`
+    members, as the SDKs send them): [{name, filename, content_type,
+    base64}]. An empty body is no parts (what the SDKs send when no member
+    is set). ValueError when the body is not such a form."""
+    m = _FORM_BOUNDARY.match(content_type)
+    if not m:
+        raise ValueError("no boundary in %r" % content_type)
+    if body == b"":
+        return []
+    delimiter = b"--" + m.group(1).encode("ascii")
+    if not body.startswith(delimiter):
+        raise ValueError("the body does not start with the boundary")
+    parts, rest = [], body[len(delimiter):]
+    while not rest.startswith(b"--"):
+        if not rest.startswith(b"\r\n"):
+            raise ValueError("no CRLF after a boundary")
+        end = rest.find(b"\r\n" + delimiter)
+        if end < 0:
+            raise ValueError("a part without a closing boundary")
+        head, blank, content = rest[2:end].partition(b"\r\n\r\n")
+        if not blank:
+            raise ValueError("a part without headers")
+        fields = {}
+        for line in head.decode("utf-8", errors="replace").split("\r\n"):
+            key, _, value = line.partition(":")
+            fields[key.strip().lower()] = value.strip()
+        disposition = fields.get("content-disposition", "")
+        name = _FORM_NAME.search(disposition)
+        if not disposition.startswith("form-data") or name is None:
+            raise ValueError("a part without form-data; name=...")
+        filename = _FORM_FILENAME.search(disposition)
+        parts.append({"name": name.group(1),
+                      "filename": filename.group(1) if filename else None,
+                      "content_type": fields.get("content-type"),
+                      "base64": base64.b64encode(content).decode("ascii")})
+        rest = rest[end + 2 + len(delimiter):]
+    if rest not in (b"--", b"--\r\n"):
+        raise ValueError("bytes after the closing boundary")
+    return parts
 
 
 def is_json_object(body):

@@ -237,6 +237,61 @@ void Drain(GatewayServer& server, absl::Duration grace, Diagnostics& log) {
   server.Wait();
 }
 
+// The gates every upstream attempt passes (docs/operations.md, "Region
+// breaker" and "Rate limits"); they outlive the dispatcher that asks them.
+struct AttemptGates {
+  std::unique_ptr<RegionBreaker> region_breaker;  // when enabled
+  std::unique_ptr<LocalRateLimit> rate_limit;
+  std::unique_ptr<FleetRateLimit> fleet_limit;  // with a rate limit service
+
+  // The order they are asked in: a call the breaker fails fast takes no
+  // slot; the fleet counts only attempts the local limiter lets go
+  // (docs/operations.md, "Fleet-wide limits").
+  std::vector<AttemptGate*> InOrder() const {
+    std::vector<AttemptGate*> gates;
+    if (region_breaker != nullptr) gates.push_back(region_breaker.get());
+    gates.push_back(rate_limit.get());
+    if (fleet_limit != nullptr) gates.push_back(fleet_limit.get());
+    return gates;
+  }
+};
+
+// Exits with a configuration error when one cannot be made.
+AttemptGates MakeGates(const GatewayConfig& config, const Upstream* upstream,
+                       Diagnostics& log) {
+  AttemptGates gates;
+  if (config.region_breaker.enabled) {
+    absl::StatusOr<std::unique_ptr<RegionBreaker>> made = RegionBreaker::Create(
+        config.region_breaker, [upstream](const ApiCall& call) {
+          return upstream->EndpointUrl(call);
+        });
+    if (!made.ok()) {
+      ConfigError(absl::StrCat("region_breaker: ", made.status().message()));
+    }
+    gates.region_breaker = *std::move(made);
+  }
+  absl::StatusOr<std::unique_ptr<LocalRateLimit>> rate_limit =
+      LocalRateLimit::Create(config.rate_limit);
+  if (!rate_limit.ok()) {
+    ConfigError(absl::StrCat("rate_limit: ", rate_limit.status().message()));
+  }
+  gates.rate_limit = *std::move(rate_limit);
+  if (!config.rate_limit_service.address.empty()) {
+    absl::StatusOr<std::unique_ptr<FleetRateLimit>> made =
+        FleetRateLimit::Create(config.rate_limit_service,
+                               config.upstream.credentials);
+    if (!made.ok()) {
+      ConfigError(
+          absl::StrCat("rate_limit_service: ", made.status().message()));
+    }
+    gates.fleet_limit = *std::move(made);
+    log.Info(absl::StrCat("fleet-wide rate limits from ",
+                          config.rate_limit_service.address, ", domain ",
+                          config.rate_limit_service.domain));
+  }
+  return gates;
+}
+
 int Run(GatewayConfig config) {
   BlockStopSignals();
   Diagnostics log(config.log_level);
@@ -247,47 +302,11 @@ int Run(GatewayConfig config) {
     config.upstream.credentials = LoadCredentials(config, log);
   }
   auto upstream = std::make_unique<Upstream>(config.upstream);
-  // The gates every upstream attempt passes, in order (docs/operations.md,
-  // "Region breaker" and "Rate limits").
-  std::vector<AttemptGate*> gates;
-  std::unique_ptr<RegionBreaker> region_breaker;
-  if (config.region_breaker.enabled) {
-    absl::StatusOr<std::unique_ptr<RegionBreaker>> made =
-        RegionBreaker::Create(config.region_breaker,
-                              [upstream = upstream.get()](const ApiCall& call) {
-                                return upstream->EndpointUrl(call);
-                              });
-    if (!made.ok()) {
-      ConfigError(absl::StrCat("region_breaker: ", made.status().message()));
-    }
-    region_breaker = *std::move(made);
-    gates.push_back(region_breaker.get());
-  }
-  absl::StatusOr<std::unique_ptr<LocalRateLimit>> rate_limit =
-      LocalRateLimit::Create(config.rate_limit);
-  if (!rate_limit.ok()) {
-    ConfigError(absl::StrCat("rate_limit: ", rate_limit.status().message()));
-  }
-  gates.push_back(rate_limit->get());
-  // After the local limiter: the fleet counts only attempts about to go
-  // (docs/operations.md, "Fleet-wide limits").
-  std::unique_ptr<FleetRateLimit> fleet_limit;
-  if (!config.rate_limit_service.address.empty()) {
-    absl::StatusOr<std::unique_ptr<FleetRateLimit>> made =
-        FleetRateLimit::Create(config.rate_limit_service,
-                               config.upstream.credentials);
-    if (!made.ok()) {
-      ConfigError(
-          absl::StrCat("rate_limit_service: ", made.status().message()));
-    }
-    fleet_limit = *std::move(made);
-    gates.push_back(fleet_limit.get());
-    log.Info(absl::StrCat("fleet-wide rate limits from ",
-                          config.rate_limit_service.address, ", domain ",
-                          config.rate_limit_service.domain));
-  }
+  const AttemptGates gates = MakeGates(config, upstream.get(), log);
+  const std::unique_ptr<RegionBreaker>& region_breaker = gates.region_breaker;
+  const std::unique_ptr<FleetRateLimit>& fleet_limit = gates.fleet_limit;
   Dispatcher dispatcher(router->get(), upstream.get(), config.dispatcher,
-                        gates);
+                        gates.InOrder());
   std::unique_ptr<trace::OtlpExporter> span_exporter;
   if (!config.otlp.endpoint.empty()) {
     config.otlp.service_version = kVersion;
@@ -324,8 +343,8 @@ int Run(GatewayConfig config) {
                                       return std::make_pair(stats.exported,
                                                             stats.dropped);
                                     },
-                     .rate_limits = [&rate_limit] {
-                       return (*rate_limit)->Samples();
+                     .rate_limits = [&gates] {
+                       return gates.rate_limit->Samples();
                      },
                      .coalescing =
                          config.dispatcher.coalesced_actions.empty()

@@ -296,6 +296,105 @@ std::vector<std::vector<uint32_t>> MethodsReaching(
   return reached_by;
 }
 
+// A product file's fields, sorted by where they go.
+struct FileFields {
+  std::string package;
+  std::vector<absl::string_view> shared;        // tagged: every file's
+  std::vector<absl::string_view> product_only;  // tagged: services and more
+  std::vector<WireField> types;                 // messages and enums
+  std::vector<WireField> services;
+};
+
+absl::StatusOr<FileFields> ReadFileFields(absl::string_view bytes) {
+  FileFields out;
+  WireReader reader(bytes);
+  WireField f;
+  while (reader.Next(&f)) {
+    const bool definition = f.number == file_field::kMessage ||
+                            f.number == file_field::kEnum ||
+                            f.number == file_field::kService;
+    if (definition && f.wire_type != kLengthDelimited) {
+      return absl::InvalidArgumentError("malformed file");
+    }
+    switch (f.number) {
+      case file_field::kName:
+      case file_field::kSourceCodeInfo:  // its paths would point elsewhere
+        break;
+      case file_field::kPackage:
+        out.package = std::string(f.value);
+        out.shared.push_back(f.tagged);
+        break;
+      case file_field::kDependency:
+      case file_field::kOptions:
+      case file_field::kSyntax:
+      case file_field::kEdition:
+        out.shared.push_back(f.tagged);
+        break;
+      case file_field::kMessage:
+      case file_field::kEnum:
+        out.types.push_back(f);
+        break;
+      case file_field::kService:
+        out.services.push_back(f);
+        out.product_only.push_back(f.tagged);
+        break;
+      case file_field::kExtension:
+        return absl::InvalidArgumentError("the file extends a message");
+      default:  // public and weak dependencies (indexes of the product's)
+        out.product_only.push_back(f.tagged);
+    }
+  }
+  if (!reader.ok() || out.package.empty()) {
+    return absl::InvalidArgumentError("malformed, or no package");
+  }
+  return out;
+}
+
+// The file's types and what refers to what into `graph`; each method's
+// request and response into `roots`; the services' names.
+absl::Status ReadTypesAndMethods(const FileFields& fields, TypeGraph& graph,
+                                 std::vector<std::vector<size_t>>& roots,
+                                 std::vector<std::string>& services) {
+  for (const WireField& type : fields.types) {
+    absl::StatusOr<std::string> name = NameOf(type.value, message_field::kName);
+    if (!name.ok()) return name.status();
+    const bool message = type.number == file_field::kMessage;
+    if (absl::Status s = graph.AddType(*name, type.tagged, type.value, message);
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (absl::Status s = graph.Link(); !s.ok()) return s;
+  for (const WireField& service : fields.services) {
+    absl::StatusOr<std::string> name =
+        NameOf(service.value, service_field::kName);
+    if (!name.ok()) return name.status();
+    services.push_back(*std::move(name));
+    if (absl::Status s = MethodRoots(service.value, graph, roots); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The part of each type: one part per set of methods reaching its types,
+// numbered in the order of the types' first use.
+std::vector<size_t> PartOfEachType(
+    const TypeGraph& graph, const std::vector<std::vector<size_t>>& roots,
+    size_t* part_count) {
+  const std::vector<std::vector<uint32_t>> reached_by =
+      MethodsReaching(graph, roots);
+  absl::flat_hash_map<std::vector<uint32_t>, size_t> part_of_set;
+  std::vector<size_t> part_of(graph.size());
+  for (size_t type = 0; type < graph.size(); ++type) {
+    part_of[type] =
+        part_of_set.try_emplace(reached_by[type], part_of_set.size())
+            .first->second;
+  }
+  *part_count = part_of_set.size();
+  return part_of;
+}
+
 std::string PartFileName(absl::string_view product, size_t index) {
   absl::string_view stem = product;
   absl::ConsumeSuffix(&stem, ".proto");
@@ -306,92 +405,34 @@ std::string PartFileName(absl::string_view product, size_t index) {
 
 absl::StatusOr<ProductParts> ProductParts::Split(absl::string_view name,
                                                  absl::string_view bytes) {
+  absl::StatusOr<FileFields> fields = ReadFileFields(bytes);
+  if (!fields.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(name, ": ", fields.status().message()));
+  }
   ProductParts out;
   out.name_ = std::string(name);
-  std::vector<WireField> messages_and_enums, services;
-  WireReader reader(bytes);
-  WireField f;
-  while (reader.Next(&f)) {
-    switch (f.number) {
-      case file_field::kName:
-      case file_field::kSourceCodeInfo:  // its paths would point elsewhere
-        break;
-      case file_field::kPackage:
-        out.package_ = std::string(f.value);
-        out.shared_fields_.push_back(f.tagged);
-        break;
-      case file_field::kDependency:
-      case file_field::kOptions:
-      case file_field::kSyntax:
-      case file_field::kEdition:
-        out.shared_fields_.push_back(f.tagged);
-        break;
-      case file_field::kMessage:
-      case file_field::kEnum:
-        messages_and_enums.push_back(f);
-        break;
-      case file_field::kService:
-        services.push_back(f);
-        out.product_only_fields_.push_back(f.tagged);
-        break;
-      case file_field::kExtension:
-        return absl::InvalidArgumentError("the file extends a message");
-      default:  // public and weak dependencies (indexes of the product's)
-        out.product_only_fields_.push_back(f.tagged);
-    }
-    if (f.wire_type != kLengthDelimited &&
-        (f.number == file_field::kMessage || f.number == file_field::kEnum ||
-         f.number == file_field::kService)) {
-      return absl::InvalidArgumentError("malformed file");
-    }
-  }
-  if (!reader.ok() || out.package_.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(name, ": malformed, or no package"));
-  }
-
+  out.package_ = fields->package;
+  out.shared_fields_ = std::move(fields->shared);
+  out.product_only_fields_ = std::move(fields->product_only);
   TypeGraph graph(out.package_);
-  for (const WireField& type : messages_and_enums) {
-    absl::StatusOr<std::string> type_name = NameOf(type.value, 1);
-    if (!type_name.ok()) return type_name.status();
-    const bool message = type.number == file_field::kMessage;
-    if (absl::Status s =
-            graph.AddType(*type_name, type.tagged, type.value, message);
-        !s.ok()) {
-      return s;
-    }
-  }
-  if (absl::Status s = graph.Link(); !s.ok()) return s;
   std::vector<std::vector<size_t>> roots;
-  for (const WireField& service : services) {
-    absl::StatusOr<std::string> service_name =
-        NameOf(service.value, service_field::kName);
-    if (!service_name.ok()) return service_name.status();
-    out.services_.push_back(*std::move(service_name));
-    if (absl::Status s = MethodRoots(service.value, graph, roots); !s.ok()) {
-      return s;
-    }
+  if (absl::Status s =
+          ReadTypesAndMethods(*fields, graph, roots, out.services_);
+      !s.ok()) {
+    return s;
   }
-
-  // One part per set of methods, in the order of the types' first use.
-  const std::vector<std::vector<uint32_t>> reached_by =
-      MethodsReaching(graph, roots);
-  absl::flat_hash_map<std::vector<uint32_t>, size_t> part_of_set;
-  std::vector<size_t> part_of(graph.size());
-  for (size_t type = 0; type < graph.size(); ++type) {
-    auto [it, added] =
-        part_of_set.try_emplace(reached_by[type], out.parts_.size());
-    if (added) {
-      out.parts_.push_back(Part{PartFileName(name, out.parts_.size()), {}, {}});
-    }
-    part_of[type] = it->second;
-    out.parts_[it->second].types.push_back(graph.tagged(type));
-    out.part_of_type_[graph.name(type)] = it->second;
+  size_t part_count = 0;
+  const std::vector<size_t> part_of = PartOfEachType(graph, roots, &part_count);
+  for (size_t i = 0; i < part_count; ++i) {
+    out.parts_.push_back(Part{PartFileName(name, i), {}, {}});
   }
   for (size_t type = 0; type < graph.size(); ++type) {
-    std::vector<size_t>& imports = out.parts_[part_of[type]].imports;
+    Part& part = out.parts_[part_of[type]];
+    part.types.push_back(graph.tagged(type));
+    out.part_of_type_[graph.name(type)] = part_of[type];
     for (size_t ref : graph.refs(type)) {
-      if (part_of[ref] != part_of[type]) imports.push_back(part_of[ref]);
+      if (part_of[ref] != part_of[type]) part.imports.push_back(part_of[ref]);
     }
   }
   for (Part& part : out.parts_) {

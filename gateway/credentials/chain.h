@@ -14,7 +14,7 @@
 
 namespace envelope {
 
-// Where credentials may come from (SPEC §6); docs/credentials.md has the
+// Where credentials may come from; docs/credentials.md has the
 // details. Every field has a usable default.
 struct CredentialOptions {
   // The sources to try, in order; the first one whose settings are present

@@ -10,7 +10,8 @@
 
 namespace envelope {
 
-// A key pair to sign with (SPEC §6); temporary ones carry a token and expire.
+// A key pair to sign with (docs/credentials.md); temporary ones carry a token
+// and expire.
 struct Credentials {
   std::string secret_id;
   std::string secret_key;

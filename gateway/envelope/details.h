@@ -22,8 +22,9 @@ struct ErrorContext {
   absl::Duration retry_delay = absl::Seconds(1);
 };
 
-// google.rpc.Status for a failure envelope (SPEC §5): ErrorInfo, RequestInfo,
-// LocalizedMessage, and the detail of the code's family.
+// google.rpc.Status for a failure envelope (docs/errors.md, "Details"):
+// ErrorInfo, RequestInfo, LocalizedMessage, and the detail of the code's
+// family.
 google::rpc::Status BuildErrorStatus(absl::StatusCode code,
                                      absl::string_view error_code,
                                      absl::string_view message,

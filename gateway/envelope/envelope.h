@@ -37,7 +37,7 @@ struct Envelope {
 // into gRPC metadata is made safe later (outcome.h).
 // When the Response held a string RequestId, that status carries it as the
 // payload kRequestIdPayload: the x-tc-requestid trailer goes out "whenever
-// the upstream gave one" (SPEC §5), broken envelope or not.
+// the upstream gave one" (docs/errors.md, "Details"), broken envelope or not.
 absl::StatusOr<Envelope> ParseEnvelope(absl::string_view body);
 
 inline constexpr absl::string_view kRequestIdPayload =

@@ -38,13 +38,15 @@ struct Outcome : CallStatus {
   std::optional<Envelope> envelope;
 };
 
-// Interprets an HTTP answer (SPEC §4): an envelope wherever one parses, else
-// the HTTP status mapping, else INTERNAL naming what was malformed.
+// Interprets an HTTP answer (docs/errors.md, "Status codes"): an envelope
+// wherever one parses, else the HTTP status mapping, else INTERNAL naming what
+// was malformed.
 Outcome InterpretResponse(long http_status, absl::string_view body,
                           const ErrorContext& context,
                           const StatusTable& table);
 
-// SPEC §4: the status for a non-200 answer whose body is no envelope.
+// docs/errors.md, "Status codes": the status for a non-200 answer whose body is
+// no envelope.
 absl::StatusCode HttpStatusToCode(long http_status);
 
 }  // namespace envelope

@@ -8,7 +8,7 @@
 namespace envelope {
 
 // google.rpc.ErrorInfo.reason for an envelope error code: UPPER_SNAKE_CASE,
-// [A-Z][A-Z0-9_]*[A-Z0-9], at most 63 characters (SPEC §5).
+// [A-Z][A-Z0-9_]*[A-Z0-9], at most 63 characters (docs/errors.md, "Details").
 // "AuthFailure.SignatureFailure" -> "AUTH_FAILURE_SIGNATURE_FAILURE",
 // "InvalidParameterValue.VPCIdMalformed" ->
 // "INVALID_PARAMETER_VALUE_VPC_ID_MALFORMED".

@@ -10,11 +10,12 @@
 namespace envelope {
 
 // Maps an envelope's Error.Code to a canonical status code by its dotted
-// prefix, longest first (SPEC §4): "ResourceNotFound.InstanceNotExist" takes
-// the row "ResourceNotFound". Codes no row covers map to UNKNOWN.
+// prefix, longest first (docs/errors.md, "Status codes"):
+// "ResourceNotFound.InstanceNotExist" takes the row "ResourceNotFound". Codes
+// no row covers map to UNKNOWN.
 class StatusTable {
  public:
-  // The table of SPEC §4.
+  // The table of docs/errors.md, "Status codes".
   static StatusTable Default();
 
   // Sets the row for an exact code or a dotted prefix; it covers the code and

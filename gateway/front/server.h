@@ -21,8 +21,8 @@ struct ServerOptions {
   // gRPC listen addresses: "127.0.0.1:50051", "unix:/run/gw.sock".
   std::vector<std::string> listen = {"127.0.0.1:50051"};
   size_t max_request_bytes = 4 << 20;
-  // Calls in flight at most; beyond, UNAVAILABLE (SPEC §4). A call counts
-  // from the arrival of its request message to its end.
+  // Calls in flight at most; beyond, UNAVAILABLE (docs/errors.md, "Status
+  // codes"). A call counts from the arrival of its request message to its end.
   int max_in_flight = 1000;
   // Streams one connection may have open at once (HTTP/2
   // SETTINGS_MAX_CONCURRENT_STREAMS): one caller cannot hold an unbounded

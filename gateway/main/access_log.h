@@ -11,9 +11,10 @@
 
 namespace envelope {
 
-// SPEC §7: one JSON line per call on stdout: method, service, action,
-// region, gRPC code, upstream code, RequestId, attempts, latency, bytes. No
-// secret, signature or body: none of them is in a CallRecord.
+// docs/operations.md, "Logs": one JSON line per call on stdout: method,
+// service, action, region, gRPC code, upstream code, RequestId, attempts,
+// latency, bytes. No secret, signature or body: none of them is in a
+// CallRecord.
 std::string AccessLogLine(const CallRecord& record, absl::Time now);
 
 // Writes AccessLogLine to `out`, whole lines only. Calls only append to a

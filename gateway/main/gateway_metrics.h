@@ -20,8 +20,8 @@
 
 namespace envelope {
 
-// The gateway's metrics (SPEC §7), fed by every call's end: the table of
-// names, labels and bounds is gateway_metrics.cc, documented in
+// The gateway's metrics (docs/operations.md), fed by every call's end: the
+// table of names, labels and bounds is gateway_metrics.cc, documented in
 // docs/operations.md ("Metrics").
 class GatewayMetrics {
  public:

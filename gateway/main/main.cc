@@ -112,8 +112,8 @@ class Observer : public CallObserver {
   trace::OtlpExporter* spans_;  // null: no spans
 };
 
-// Why the gateway is not ready, or empty when it is (SPEC §7: listening,
-// descriptors loaded, credentials usable; not draining).
+// Why the gateway is not ready, or empty when it is (docs/operations.md,
+// "Probes": listening, descriptors loaded, credentials usable; not draining).
 std::string NotReadyReason(const GatewayServer* server,
                            const CredentialSource* credentials) {
   if (server == nullptr) return "starting";
@@ -165,7 +165,7 @@ class HealthFollower {
   std::thread thread_;
 };
 
-// Kubernetes probes and Prometheus, on the admin address (SPEC §7).
+// Kubernetes probes and Prometheus, on the admin address (docs/operations.md).
 std::map<std::string, AdminHandler> AdminRoutes(
     const std::atomic<const GatewayServer*>* server,
     const CredentialSource* credentials, const GatewayMetrics* metrics) {

@@ -8,8 +8,9 @@
 
 namespace envelope {
 
-// Which actions the gateway forwards (SPEC §7: an optional allow-list).
-// Entries: "DescribeInstances", "Describe*", "cvm:RunInstances", "cvm:*".
+// Which actions the gateway forwards (docs/configuration.md: an optional
+// allow-list). Entries: "DescribeInstances", "Describe*", "cvm:RunInstances",
+// "cvm:*".
 class AllowList {
  public:
   explicit AllowList(std::vector<std::string> entries);

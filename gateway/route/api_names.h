@@ -6,7 +6,7 @@
 
 namespace envelope {
 
-// The names a call carries to the API (SPEC §2), checked the same way
+// The names a call carries to the API (docs/design.md), checked the same way
 // whether they come from route options when descriptors load or from a
 // JsonApi request per call. Errors are INVALID_ARGUMENT naming the value
 // (escaped, cut at 64 characters).

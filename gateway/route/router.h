@@ -18,7 +18,7 @@
 
 namespace envelope {
 
-// Where one gRPC method goes (SPEC §3).
+// Where one gRPC method goes (docs/configuration.md, "Routing").
 struct MethodRoute {
   std::string service;   // "cvm"
   std::string version;   // "2017-03-12"

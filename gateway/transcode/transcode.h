@@ -10,7 +10,7 @@
 
 namespace envelope {
 
-// Descriptor-driven proto <-> JSON in the API 3.0 conventions (SPEC §2):
+// Descriptor-driven proto <-> JSON in the API 3.0 conventions (docs/design.md):
 // members named by json_name (the API's spelling), 64-bit integers as JSON
 // numbers, unset fields not sent, JSON null = unset.
 

@@ -74,7 +74,8 @@ enum class TransportFault {
 
 struct HttpResponse {
   // OK when an HTTP answer arrived (whatever its status); otherwise the
-  // transport fault as a gRPC status (SPEC §4, "no envelope").
+  // transport fault as a gRPC status (docs/errors.md, "Status codes": no
+  // envelope).
   absl::Status transport;
   // False when the fault came before any byte of the request left (no
   // connection, DNS, TLS handshake): such a request is safe to send again.

@@ -10,7 +10,7 @@
 namespace envelope {
 
 // What TC3-HMAC-SHA256 signs: the headers content-type and host, and the
-// body (SPEC §6).
+// body (docs/credentials.md).
 struct Tc3Input {
   absl::string_view service;
   absl::string_view host;

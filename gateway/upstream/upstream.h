@@ -16,7 +16,7 @@ namespace envelope {
 enum class Signing { kTc3, kNone };
 
 struct UpstreamOptions {
-  // SPEC §2: "{service}" and "{region}" are replaced per call.
+  // docs/configuration.md: "{service}" and "{region}" are replaced per call.
   std::string endpoint_template = "https://{service}.tencentcloudapi.com";
   // service -> endpoint (template), taking precedence over the template.
   absl::flat_hash_map<std::string, std::string> service_endpoints;
@@ -33,7 +33,7 @@ struct UpstreamOptions {
 // host and no path, since the API is always called, and signed, at "/".
 absl::Status ValidateEndpoint(absl::string_view url);
 
-// One action call as the JSON API receives it (SPEC §2).
+// One action call as the JSON API receives it (docs/design.md).
 struct ApiCall {
   std::string service;
   std::string version;  // YYYY-MM-DD

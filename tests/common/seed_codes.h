@@ -7,9 +7,9 @@
 
 namespace envelope::testing {
 
-// The 26 common error codes of the seed document and the status SPEC §4
-// gives each. Written out by hand on purpose: the table under test must not
-// be the source of its own expectations.
+// The 26 common error codes of the seed document and the status docs/errors.md
+// ("Status codes") gives each. Written out by hand on purpose: the table under
+// test must not be the source of its own expectations.
 struct SeedCode {
   const char* code;
   absl::StatusCode status;

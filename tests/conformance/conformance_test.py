@@ -24,7 +24,8 @@ like a body.
 
 "Semantically equal":
 - numbers compare by value (1 == 1.0 in a double field; 64-bit integers to
-  the last digit); the sent JSON must hold numbers as JSON numbers (SPEC §2);
+  the last digit); the sent JSON must hold numbers as JSON numbers
+  (docs/design.md);
 - JSON `null` = unset (request: not sent; response: may be absent);
 - request: an empty array equals an absent member (proto3 repeated fields
   have no presence: a typed caller cannot ask for `[]`, so it is not sent);
@@ -268,7 +269,7 @@ def _scalar_equal(f, want, got, sent_side):
     t = f.cpp_type
     if t in INT_RANGES:
         if sent_side:
-            # SPEC §2: 64-bit integers are JSON numbers, never strings.
+            # docs/design.md: 64-bit integers are JSON numbers, never strings.
             if not _is_number(got) or isinstance(got, float):
                 return False
         elif isinstance(got, str):  # MessageToDict prints 64-bit as strings

@@ -878,7 +878,7 @@ class MetricsTest(GatewayTest):
 # ------------------------------------------------------------------- logs
 
 class SecretsTest(GatewayTest):
-    """SPEC §6: the key never appears in a log line (tests/logs), a metric,
+    """docs/credentials.md: the key never appears in a log line (tests/logs), a metric,
     an error message or a detail."""
 
     def test_no_secret_in_errors_details_trailers_or_metrics(self):

@@ -154,7 +154,7 @@ TEST_F(InterpretTest, MalformedWith200IsInternal) {
   EXPECT_TRUE(outcome.request_id.empty());
 }
 
-// SPEC §5: x-tc-requestid "whenever the upstream gave one".
+// docs/errors.md: x-tc-requestid "whenever the upstream gave one".
 TEST_F(InterpretTest, BrokenErrorStillGivesTheRequestId) {
   for (const char* body :
        {R"({"Response":{"Error":{"Message":"m"},"RequestId":"rid-1"}})",

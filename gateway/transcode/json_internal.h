@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
@@ -43,6 +44,13 @@ void AppendMessage(const google::protobuf::Message& message, std::string* out);
 void AppendFieldValue(const google::protobuf::Message& message,
                       const google::protobuf::FieldDescriptor* field,
                       std::string* out);
+// The entries of map field `field` to write, by index: each key's last
+// entry. A map read from the wire can hold a key twice, and reflection
+// lists both; the last is the key's value (protobuf's map semantics), and a
+// JSON object names each member once.
+std::vector<int> MapEntriesToWrite(
+    const google::protobuf::Message& message,
+    const google::protobuf::FieldDescriptor* field);
 
 // Writes a well-known type in its proto3 JSON form (Timestamp as RFC 3339,
 // Duration as "1.5s", wrappers as their value, Struct/Value/ListValue as

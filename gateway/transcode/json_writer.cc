@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/transcode/json_internal.h"
@@ -206,9 +207,10 @@ void AppendField(const Message& message, const FieldDescriptor* field,
   const Reflection* r = message.GetReflection();
   if (field->is_map()) {
     out->push_back('{');
-    int size = r->FieldSize(message, field);
-    for (int i = 0; i < size; ++i) {
-      if (i > 0) out->push_back(',');
+    bool first = true;
+    for (int i : MapEntriesToWrite(message, field)) {
+      if (!first) out->push_back(',');
+      first = false;
       const Message& entry = r->GetRepeatedMessage(message, field, i);
       AppendMapKey(entry, out);
       out->push_back(':');
@@ -228,7 +230,40 @@ void AppendField(const Message& message, const FieldDescriptor* field,
   }
 }
 
+// A map entry's key, as text to compare keys by.
+std::string MapKeyText(const Message& entry) {
+  const FieldDescriptor* key = entry.GetDescriptor()->map_key();
+  if (key->cpp_type() == FieldDescriptor::CPPTYPE_STRING) {
+    return entry.GetReflection()->GetString(entry, key);
+  }
+  std::string text;
+  AppendValue(entry, key, -1, &text);
+  return text;
+}
+
 }  // namespace
+
+std::vector<int> MapEntriesToWrite(const Message& message,
+                                   const FieldDescriptor* field) {
+  const Reflection* r = message.GetReflection();
+  const int size = r->FieldSize(message, field);
+  std::vector<int> indexes;
+  indexes.reserve(size);
+  if (size < 2) {
+    for (int i = 0; i < size; ++i) indexes.push_back(i);
+    return indexes;
+  }
+  absl::flat_hash_map<std::string, int> last;
+  for (int i = 0; i < size; ++i) {
+    last[MapKeyText(r->GetRepeatedMessage(message, field, i))] = i;
+  }
+  for (int i = 0; i < size; ++i) {
+    if (last[MapKeyText(r->GetRepeatedMessage(message, field, i))] == i) {
+      indexes.push_back(i);
+    }
+  }
+  return indexes;
+}
 
 void AppendFieldValue(const Message& message, const FieldDescriptor* field,
                       std::string* out) {

@@ -94,8 +94,10 @@ void AppendStruct(const Message& m, std::string* out) {
   const Reflection* r = m.GetReflection();
   const FieldDescriptor* fields = Field(m, "fields");
   out->push_back('{');
-  for (int i = 0; i < r->FieldSize(m, fields); ++i) {
-    if (i > 0) out->push_back(',');
+  bool first = true;
+  for (int i : MapEntriesToWrite(m, fields)) {
+    if (!first) out->push_back(',');
+    first = false;
     const Message& entry = r->GetRepeatedMessage(m, fields, i);
     const Reflection* er = entry.GetReflection();
     AppendString(er->GetString(entry, entry.GetDescriptor()->map_key()), out);

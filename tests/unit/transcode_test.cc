@@ -4,6 +4,7 @@
 #include "gateway/route/router.h"
 #include "google/protobuf/any.pb.h"
 #include "google/protobuf/duration.pb.h"
+#include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
@@ -66,6 +67,40 @@ TEST(MessageToJsonTest, ScalarsEnumsBytesMapsAndEscapes) {
             R"("Text":"a\"b\\c\n\u0001未命名","Blob":"AP8=",)"
             R"("Color":"GREEN","Counts":{"k":7},"ById":{"3":"three"}})"))
       << json;
+}
+
+// A map read from the wire can name a key twice, and reflection lists both
+// entries of a dynamic message: the last is the key's value, and the JSON
+// names each key once (a proto_json_roundtrip_fuzzer finding, in a Struct).
+TEST(MessageToJsonTest, AMapKeyTwiceOnTheWireIsWrittenOnceWithItsLastValue) {
+  // Counts (field 15) {"k": 1}, {"k": 2}, {"j": 3}; then Labels of a
+  // WellKnown is checked the same way below.
+  const std::string wire(
+      "\x7a\x05\x0a\x01k\x10\x01"
+      "\x7a\x05\x0a\x01k\x10\x02"
+      "\x7a\x05\x0a\x01j\x10\x03",
+      21);
+  google::protobuf::DynamicMessageFactory factory;
+  std::unique_ptr<google::protobuf::Message> dynamic(
+      factory.GetPrototype(AllTypes::descriptor())->New());
+  ASSERT_TRUE(dynamic->ParseFromString(wire));
+  std::string json;
+  ASSERT_TRUE(MessageToJson(*dynamic, &json).ok());
+  EXPECT_TRUE(SameJson(json, R"({"Counts":{"k":2,"j":3}})")) << json;
+  // Struct: labels (field 6) {"a": 1.0}, {"a": null}.
+  const std::string labels(
+      "\x32\x19"
+      "\x0a\x0e\x0a\x01"
+      "a\x12\x09\x11\x00\x00\x00\x00\x00\x00\xf0\x3f"
+      "\x0a\x07\x0a\x01"
+      "a\x12\x02\x08\x00",
+      27);
+  std::unique_ptr<google::protobuf::Message> well_known(
+      factory.GetPrototype(envelope::test::WellKnown::descriptor())->New());
+  ASSERT_TRUE(well_known->ParseFromString(labels));
+  json.clear();
+  ASSERT_TRUE(MessageToJson(*well_known, &json).ok());
+  EXPECT_EQ(json, R"({"labels":{"a":null}})");
 }
 
 TEST(JsonToMessageTest, RoundTripsEveryShape) {

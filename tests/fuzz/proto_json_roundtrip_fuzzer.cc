@@ -20,6 +20,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,7 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/message.h"
+#include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "tests/fuzz/fuzz_support.h"
 #include "tests/fuzz/messages.h"
@@ -46,10 +48,37 @@ constexpr char kHarness[] = "proto_json_roundtrip_fuzzer";
 //   - a FieldMask path that is not lower_snake_case makes it false;
 //   - a Value of no kind becomes null_value; one holding NaN or an infinity
 //     makes it false;
+//   - a map that names a key twice keeps only the key's last entry (what
+//     the map holds; the JSON names each key once);
 //   - an Any's bytes are parsed as the type it names and written again
 //     (canonical bytes); false when they do not parse, or the type is
 //     unknown: Any.value is opaque to the outer parse, and the writer can
 //     only write what parses.
+// A map read from the wire may name a key twice; its value is the last
+// entry's. A dynamic message's reflection lists both (and serializes both),
+// JSON names the key once: only each key's last entry is kept.
+void KeepLastEntryOfEachKey(google::protobuf::Message* message,
+                            const google::protobuf::FieldDescriptor* field) {
+  const google::protobuf::Reflection* r = message->GetReflection();
+  const int n = r->FieldSize(*message, field);
+  std::vector<std::string> keys(n);
+  std::map<std::string, int> last;
+  for (int i = 0; i < n; ++i) {
+    const google::protobuf::Message& entry =
+        r->GetRepeatedMessage(*message, field, i);
+    google::protobuf::TextFormat::PrintFieldValueToString(
+        entry, entry.GetDescriptor()->map_key(), -1, &keys[i]);
+    last[keys[i]] = i;
+  }
+  int kept = 0;
+  for (int i = 0; i < n; ++i) {
+    if (last[keys[i]] != i) continue;
+    if (kept != i) r->SwapElements(message, field, kept, i);
+    ++kept;
+  }
+  while (r->FieldSize(*message, field) > kept) r->RemoveLast(message, field);
+}
+
 bool Canonicalize(google::protobuf::Message* message) {
   using google::protobuf::FieldDescriptor;
   message->DiscardUnknownFields();
@@ -117,6 +146,7 @@ bool Canonicalize(google::protobuf::Message* message) {
   r->ListFields(*message, &fields);
   bool ok = true;
   for (const FieldDescriptor* field : fields) {
+    if (field->is_map()) KeepLastEntryOfEachKey(message, field);
     const int n = field->is_repeated() ? r->FieldSize(*message, field) : 1;
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_ENUM &&
         field->enum_type()->full_name() == "google.protobuf.NullValue") {
